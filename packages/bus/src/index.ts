@@ -1,0 +1,6 @@
+export * from './bus.js';
+export * from './consumer.js';
+export * from './inbox.js';
+export * from './logger.js';
+export * from './outbox.js';
+export * from './topology.js';

@@ -1,0 +1,10 @@
+/** The subset of a pino logger the bus needs, so services pass `app.log` as it is. */
+export interface BusLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+const ignore = (): void => {};
+
+export const silentLogger: BusLogger = { info: ignore, warn: ignore, error: ignore };

@@ -1,0 +1,47 @@
+import type { Channel } from 'amqplib';
+
+export interface ExchangeNames {
+  exchange: string;
+  deadLetterExchange: string;
+}
+
+/**
+ * Idempotent, so every channel that needs the exchanges declares them when it opens: a broker that
+ * lost them (a reset node, an operator's mistake) gets them back without a restart of the service.
+ */
+export async function declareExchanges(channel: Channel, names: ExchangeNames): Promise<void> {
+  await channel.assertExchange(names.exchange, 'topic', { durable: true });
+  await channel.assertExchange(names.deadLetterExchange, 'topic', { durable: true });
+}
+
+export interface QueueTopology extends ExchangeNames {
+  queue: string;
+  routingKeys: readonly string[];
+  maxDeliveries: number;
+}
+
+/**
+ * A quorum queue bound by routing key, and its `<queue>.dead`. Dead letters leave with the queue's
+ * own name as routing key, and `<queue>.dead` is bound to the shared dead-letter exchange by that key
+ * alone, so each queue's failures land in its own dead queue and nowhere else.
+ */
+export async function declareQueue(channel: Channel, topology: QueueTopology): Promise<void> {
+  const { queue, exchange, deadLetterExchange } = topology;
+  await declareExchanges(channel, topology);
+  const dead = `${queue}.dead`;
+  await channel.assertQueue(dead, { durable: true });
+  await channel.bindQueue(dead, deadLetterExchange, queue);
+  await channel.assertQueue(queue, {
+    durable: true,
+    arguments: {
+      'x-queue-type': 'quorum',
+      // The limit counts returns, not deliveries: RabbitMQ delivers a message limit + 1 times.
+      'x-delivery-limit': topology.maxDeliveries - 1,
+      'x-dead-letter-exchange': deadLetterExchange,
+      'x-dead-letter-routing-key': queue,
+    },
+  });
+  for (const routingKey of topology.routingKeys) {
+    await channel.bindQueue(queue, exchange, routingKey);
+  }
+}

@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { KeyAdded, KeyRemoved, type Envelope } from '@tmuxme/events';
+import { testAmqpUrl } from '@tmuxme/testing';
+import { Bus, BusUnavailableError } from '../src/index.js';
+import { BrokerAdmin, keyAdded, sleep, waitUntil } from './helpers.js';
+
+describe('Bus', () => {
+  let admin: BrokerAdmin;
+  let bus: Bus;
+
+  beforeAll(async () => {
+    admin = await BrokerAdmin.open();
+    bus = await Bus.connect({ url: testAmqpUrl(), producer: 'keys', ...admin.names });
+  });
+
+  afterAll(async () => {
+    await bus.close();
+    await admin.cleanUp();
+  });
+
+  it('delivers a published envelope intact to a quorum queue, and only the types it is bound to', async () => {
+    const queue = admin.queue('bus-basic');
+    const received: Envelope[] = [];
+    const consumer = await bus.consume({ queue, events: [KeyAdded], handler: async (envelope) => { received.push(envelope); } });
+    expect(bus.isConnected()).toBe(true);
+    const declared = {
+      'x-delivery-limit': 4, 'x-dead-letter-exchange': admin.names.deadLetterExchange, 'x-dead-letter-routing-key': queue,
+    };
+    expect(await admin.redeclare(queue, { ...declared, 'x-queue-type': 'quorum' })).toBe('ok');
+    expect(await admin.redeclare(queue, { ...declared, 'x-queue-type': 'classic' })).toMatch(/inequivalent arg 'x-queue-type'/);
+
+    const removed = bus.envelope(KeyRemoved, { keyId: 'k1', userId: 'u1', username: 'alice', fingerprint: 'SHA256:x' });
+    const added = keyAdded();
+    await bus.publish(removed);
+    await bus.publish(added);
+
+    await waitUntil(() => received.length > 0, 5000, 'the KeyAdded delivery');
+    await sleep(200);
+    expect(received).toEqual([added]);
+    await consumer.cancel();
+    expect(await admin.messageCount(queue)).toBe(0);
+  });
+
+  it('publishes persistent JSON with the contract routing key and the envelope id as message id', async () => {
+    const tap = await admin.tap('#');
+    const envelope = keyAdded();
+    await bus.publish(envelope);
+    await waitUntil(async () => (await admin.messageCount(tap)) === 1, 5000, 'the tapped message');
+    const [message] = await admin.drain(tap);
+    expect(JSON.parse(message!.content)).toEqual(envelope);
+    expect(message!.routingKey).toBe('key.added');
+    expect(message!.properties).toMatchObject({
+      deliveryMode: 2, messageId: envelope.id, type: 'KeyAdded', contentType: 'application/json', appId: 'keys',
+    });
+  });
+
+  it('close() waits for a handler in flight, which still gets its message acked', async () => {
+    const own = await Bus.connect({ url: testAmqpUrl(), producer: 'drain', ...admin.names });
+    const queue = admin.queue('bus-drain');
+    let release!: () => void;
+    let started = false;
+    let finished = false;
+    await own.consume({
+      queue,
+      events: [KeyAdded],
+      handler: async () => {
+        started = true;
+        await new Promise<void>((resolve) => { release = resolve; });
+        finished = true;
+      },
+    });
+    await own.publish(keyAdded());
+    await waitUntil(() => started, 5000, 'the handler to start');
+
+    let closed = false;
+    const closing = own.close().then(() => { closed = true; });
+    await sleep(300);
+    expect(closed).toBe(false);
+    release();
+    await closing;
+    expect(finished).toBe(true);
+    expect(own.isConnected()).toBe(false);
+    expect(await admin.messageCount(queue)).toBe(0);
+  });
+
+  it('sets a consumer up again when the broker cancels it, here because its queue was deleted', async () => {
+    const own = await Bus.connect({ url: testAmqpUrl(), producer: 'healing', reconnectDelayMs: 100, ...admin.names });
+    const queue = admin.queue('bus-healing');
+    const received: string[] = [];
+    await own.consume({ queue, events: [KeyAdded], handler: async (envelope) => { received.push(envelope.id); } });
+    await admin.deleteQueue(queue);
+    await sleep(500);
+
+    const envelope = keyAdded();
+    await own.publish(envelope);
+    await waitUntil(() => received.includes(envelope.id), 5000, 'the message on the re-declared queue');
+    await own.close();
+  });
+
+  it('connects while the broker is unreachable, reports it, and rejects publishes at once', async () => {
+    const started = Date.now();
+    const offline = await Bus.connect({ url: 'amqp://guest:guest@127.0.0.1:1', producer: 'offline', ...admin.names });
+    expect(offline.isConnected()).toBe(false);
+    await expect(offline.publish(keyAdded())).rejects.toBeInstanceOf(BusUnavailableError);
+    expect(Date.now() - started).toBeLessThan(2000);
+    await offline.close();
+  });
+});

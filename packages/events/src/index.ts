@@ -1,0 +1,3 @@
+export * from './envelope.js';
+export * from './contracts.js';
+export * from './validate.js';

@@ -1,0 +1,39 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { installErrorHandler } from './error-handler.js';
+
+export const bodyLimit = 64 * 1024;
+
+/**
+ * The fastify instance every service and every test builds on, so all of
+ * them agree on limits, validation and error shapes.
+ */
+export interface ServerOptions extends Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> {
+  /** Keep an incoming `x-request-id` (services behind the gateway) or always make a new one (the gateway). */
+  trustRequestId?: boolean;
+}
+
+export function createServer({ trustRequestId = true, ...options }: ServerOptions = {}) {
+  const app = Fastify({
+    ...options,
+    bodyLimit,
+    // The gateway assigns the id; a service keeps it so logs and events can be joined up.
+    requestIdHeader: trustRequestId ? 'x-request-id' : false,
+    // Services sit behind the gateway on private addresses: the client's address is in X-Forwarded-For.
+    trustProxy: 'loopback,linklocal,uniquelocal',
+    genReqId: () => randomUUID(),
+    ajv: {
+      customOptions: {
+        // Wrong types and stray fields are errors, never silently fixed: `{"username": 1}` must not become "1".
+        coerceTypes: false,
+        removeAdditional: false,
+        allErrors: false,
+      },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  installErrorHandler(app);
+  return app;
+}
+
+export type Server = ReturnType<typeof createServer>;

@@ -1,0 +1,42 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, waitForPort } from './net.js';
+
+export const ferretdbBinary = process.env.FERRETDB_BIN
+  ?? resolve(fileURLToPath(import.meta.url), '../../../../infra/ferretdb/bin/ferretdb');
+
+export interface RunningServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** A FerretDB of our own on a free loopback port, with a fresh SQLite data folder. */
+export async function startFerretDB(): Promise<RunningServer> {
+  if (!existsSync(ferretdbBinary)) {
+    throw new Error(`FerretDB is not built (${ferretdbBinary} is missing): run \`bash infra/ferretdb/build.sh\` or \`npm test\`, which builds it`);
+  }
+  const dataDir = await mkdtemp(join(tmpdir(), 'tmuxme-ferretdb-'));
+  const port = await freePort();
+  const child = spawn(ferretdbBinary, ['-listen', `127.0.0.1:${port}`, '-data', dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000); });
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code) => reject(new Error(`FerretDB exited with ${code} before it listened:\n${stderr}`)));
+  });
+  await Promise.race([waitForPort(port, 20_000), exited]);
+  return {
+    url: `mongodb://127.0.0.1:${port}/`,
+    async stop() {
+      if (child.exitCode === null) {
+        const gone = new Promise((done) => child.once('exit', done));
+        child.kill('SIGTERM');
+        await gone;
+      }
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

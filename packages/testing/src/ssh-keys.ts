@@ -1,0 +1,31 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface GeneratedKey {
+  publicKey: string;
+  privateKey: string;
+  /** As `ssh-keygen -lf` prints it. */
+  fingerprint: string;
+}
+
+/** A real key pair from OpenSSH's ssh-keygen, e.g. `generateSshKey('ed25519')` or `generateSshKey('rsa', 1024)`. */
+export async function generateSshKey(type: 'ed25519' | 'ecdsa' | 'rsa' | 'dsa' = 'ed25519', bits?: number, comment = 'test@example'): Promise<GeneratedKey> {
+  const dir = await mkdtemp(join(tmpdir(), 'tmuxme-key-'));
+  try {
+    const file = join(dir, 'id');
+    await run('ssh-keygen', ['-q', '-t', type, ...(bits ? ['-b', String(bits)] : []), '-N', '', '-C', comment, '-f', file]);
+    const { stdout } = await run('ssh-keygen', ['-lf', `${file}.pub`]);
+    return {
+      publicKey: await readFile(`${file}.pub`, 'utf8'),
+      privateKey: await readFile(file, 'utf8'),
+      fingerprint: stdout.split(' ')[1]!,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,58 @@
+import type { FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import { createSigner } from '@tmuxme/auth';
+import { authPlugin, busPlugin, databasePlugin, healthPlugin, outboxRelayPlugin } from '@tmuxme/service-kit';
+import { userModel } from './model/user.js';
+import { apiTokenModel } from './model/api-token.js';
+import { Accounts } from './domain/accounts.js';
+import { PasswordHasher } from './domain/passwords.js';
+import { LoginThrottle } from './domain/login-throttle.js';
+import { usersRoutes } from './routes/users.js';
+import { authRoutes } from './routes/auth.js';
+import { userRoutes } from './routes/user.js';
+import { tokensRoutes } from './routes/tokens.js';
+
+export interface AccountsOptions {
+  mongoUrl: string;
+  amqpUrl: string;
+  exchange?: string;
+  deadLetterExchange?: string;
+  jwtPrivateKey: string;
+  jwtPublicKey: string;
+  accessTokenTtlSeconds: number;
+  bcryptCost: number;
+  loginLimits: { perAddress: number; perAccount: number; windowSeconds: number };
+  outboxIntervalMs?: number;
+}
+
+/** The accounts service: sign-up, login, API tokens, account settings. It never listens by itself. */
+const accountsApp: FastifyPluginAsync<AccountsOptions> = async (app, options) => {
+  await app.register(healthPlugin, { service: 'accounts' });
+  await app.register(databasePlugin, { url: options.mongoUrl });
+  await app.register(busPlugin, { url: options.amqpUrl, producer: 'accounts', exchange: options.exchange, deadLetterExchange: options.deadLetterExchange });
+  await app.register(outboxRelayPlugin, { models: (db) => [userModel(db)], intervalMs: options.outboxIntervalMs });
+  await app.register(authPlugin, { publicKey: options.jwtPublicKey });
+
+  const users = userModel(app.db);
+  const tokens = apiTokenModel(app.db);
+  await Promise.all([users.init(), tokens.init()]);
+  const window = options.loginLimits.windowSeconds * 1000;
+  const accounts = new Accounts({
+    users,
+    tokens,
+    hasher: new PasswordHasher(options.bcryptCost),
+    signer: await createSigner(options.jwtPrivateKey, options.accessTokenTtlSeconds),
+    throttles: {
+      perAddress: new LoginThrottle(options.loginLimits.perAddress, window),
+      perAccount: new LoginThrottle(options.loginLimits.perAccount, window),
+    },
+    eventsWritten: () => app.outbox.nudge(),
+  });
+
+  await app.register(usersRoutes, { accounts });
+  await app.register(authRoutes, { accounts });
+  await app.register(userRoutes, { accounts });
+  await app.register(tokensRoutes, { accounts });
+};
+
+export default fp(accountsApp, { name: 'accounts-app' });

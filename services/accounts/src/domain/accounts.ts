@@ -1,0 +1,160 @@
+import mongoose from 'mongoose';
+import type { TokenSigner } from '@tmuxme/auth';
+import { conflict, HttpError, unauthorized, badRequest } from '@tmuxme/service-kit';
+import type { UserDocument } from '../model/user.js';
+import type { ApiTokenDocument } from '../model/api-token.js';
+import { userDeleted, userRegistered, userUpdated } from '../events/user-events.js';
+import { checkNewUsername, normalizeUsername } from './usernames.js';
+import { checkNewPassword, type PasswordHasher } from './passwords.js';
+import { apiTokenPattern, generateApiToken, hashApiToken, tokenHint } from './api-tokens.js';
+import type { LoginThrottle } from './login-throttle.js';
+
+export interface AccountsDeps {
+  users: mongoose.Model<UserDocument>;
+  tokens: mongoose.Model<ApiTokenDocument>;
+  hasher: PasswordHasher;
+  signer: TokenSigner;
+  throttles: { perAddress: LoginThrottle; perAccount: LoginThrottle };
+  /** Tells the outbox relay that a document now carries an event. */
+  eventsWritten: () => void;
+}
+
+export interface SignupInput {
+  username: string;
+  email: string;
+  password: string;
+  passwordConfirmation: string;
+}
+
+const live = { deletedAt: null };
+
+function isDuplicateKey(error: unknown): boolean {
+  return (error as { code?: number }).code === 11000;
+}
+
+export class Accounts {
+  constructor(private readonly deps: AccountsDeps) {}
+
+  async signup(input: SignupInput, requestId: string) {
+    const username = checkNewUsername(input.username);
+    const email = input.email.trim().toLowerCase();
+    checkNewPassword(input.password);
+    if (input.password !== input.passwordConfirmation) {
+      throw badRequest('PASSWORD_MISMATCH', 'The password confirmation does not match the password.', { field: 'passwordConfirmation' });
+    }
+    await this.assertAvailable(username, email);
+    const _id = new mongoose.Types.ObjectId();
+    const user = { _id, username, email };
+    try {
+      await this.deps.users.create({ ...user, passwordHash: await this.deps.hasher.hash(input.password), outbox: [userRegistered(user, requestId)] });
+    } catch (error) {
+      // Two signups raced past the check above; the unique index decided.
+      if (isDuplicateKey(error)) await this.assertAvailable(username, email);
+      throw error;
+    }
+    this.deps.eventsWritten();
+    const apiToken = await this.issueApiToken(_id, 'default');
+    return { username, email, apiToken: apiToken.token };
+  }
+
+  private async assertAvailable(username: string, email: string) {
+    if (await this.deps.users.exists({ username })) throw conflict('USERNAME_TAKEN', `The username "${username}" is taken.`);
+    if (await this.deps.users.exists({ email })) throw conflict('EMAIL_TAKEN', 'An account with this e-mail address exists already; log in instead.');
+  }
+
+  async login(login: string, password: string, address: string) {
+    const account = normalizeUsername(login);
+    const { perAddress, perAccount } = this.deps.throttles;
+    const wait = Math.max(perAddress.retryAfter(address), perAccount.retryAfter(account));
+    if (wait > 0) {
+      throw new HttpError(429, 'TOO_MANY_ATTEMPTS', `Too many login attempts; try again in ${wait} seconds.`, { retryAfter: wait });
+    }
+    perAddress.hit(address);
+    const user = await this.deps.users.findOne({ ...live, ...(account.includes('@') ? { email: account } : { username: account }) });
+    if (!(await this.deps.hasher.verify(password, user?.passwordHash))) {
+      perAccount.hit(account);
+      throw unauthorized('INVALID_CREDENTIALS', 'That login and password do not match an account.');
+    }
+    perAccount.reset(account);
+    return this.accessToken(user!);
+  }
+
+  async exchangeApiToken(token: string) {
+    const invalid = unauthorized('INVALID_API_TOKEN', 'That API token is not valid (it may have been revoked); create a new one.');
+    if (!apiTokenPattern.test(token)) throw invalid;
+    const record = await this.deps.tokens.findOne({ hash: hashApiToken(token) });
+    const user = record && await this.deps.users.findOne({ _id: record.userId, ...live });
+    if (!user) throw invalid;
+    await this.deps.tokens.updateOne({ _id: record._id }, { $set: { lastUsedAt: new Date() } });
+    return this.accessToken(user);
+  }
+
+  private async accessToken(user: Pick<UserDocument, '_id' | 'username'>) {
+    const accessToken = await this.deps.signer.sign({ userId: user._id.toString(), username: user.username });
+    return { accessToken, tokenType: 'Bearer' as const, expiresIn: this.deps.signer.expiresIn };
+  }
+
+  async get(userId: string) {
+    const user = mongoose.isValidObjectId(userId) ? await this.deps.users.findOne({ _id: userId, ...live }) : null;
+    if (!user) throw unauthorized('ACCOUNT_GONE', 'This account no longer exists.');
+    return user;
+  }
+
+  async update(userId: string, change: { currentPassword: string; email?: string; password?: string }, requestId: string) {
+    const user = await this.get(userId);
+    if (!(await this.deps.hasher.verify(change.currentPassword, user.passwordHash))) {
+      throw new HttpError(403, 'WRONG_PASSWORD', 'The current password is not right.', { field: 'currentPassword' });
+    }
+    const set: Partial<UserDocument> = {};
+    if (change.password !== undefined) set.passwordHash = await this.deps.hasher.hash(checkNewPassword(change.password));
+    const email = change.email?.trim().toLowerCase();
+    if (email !== undefined && email !== user.email) {
+      if (await this.deps.users.exists({ email })) throw conflict('EMAIL_TAKEN', 'Another account uses this e-mail address.');
+      set.email = email;
+    }
+    const event = set.email ? { $push: { outbox: userUpdated({ ...user.toObject(), email: set.email }, requestId) } } : {};
+    try {
+      await this.deps.users.updateOne({ _id: user._id, ...live }, { $set: set, ...event });
+    } catch (error) {
+      if (isDuplicateKey(error)) throw conflict('EMAIL_TAKEN', 'Another account uses this e-mail address.');
+      throw error;
+    }
+    if (set.email) this.deps.eventsWritten();
+    return { username: user.username, email: set.email ?? user.email, createdAt: user.createdAt };
+  }
+
+  /** A soft delete that carries UserDeleted; the relay removes the document once the event is out. */
+  async remove(userId: string, password: string, requestId: string) {
+    const user = await this.get(userId);
+    if (!(await this.deps.hasher.verify(password, user.passwordHash))) {
+      throw new HttpError(403, 'WRONG_PASSWORD', 'The password is not right.', { field: 'password' });
+    }
+    await this.deps.users.updateOne({ _id: user._id, ...live }, { $set: { deletedAt: new Date() }, $push: { outbox: userDeleted(user, requestId) } });
+    await this.deps.tokens.deleteMany({ userId: user._id });
+    this.deps.eventsWritten();
+  }
+
+  async issueApiToken(userId: mongoose.Types.ObjectId | string, name: string) {
+    const token = generateApiToken();
+    const record = await this.deps.tokens.create({ userId, name, hash: hashApiToken(token), hint: tokenHint(token) });
+    return { id: record._id.toString(), name, token, hint: record.hint, createdAt: record.createdAt };
+  }
+
+  async createApiToken(userId: string, name: string) {
+    await this.get(userId);
+    if (await this.deps.tokens.countDocuments({ userId }) >= 50) {
+      throw badRequest('TOO_MANY_TOKENS', 'An account can hold 50 API tokens; revoke one first.');
+    }
+    return this.issueApiToken(userId, name);
+  }
+
+  async listApiTokens(userId: string) {
+    const tokens = await this.deps.tokens.find({ userId }).sort({ createdAt: 1 });
+    return tokens.map((t) => ({ id: t._id.toString(), name: t.name, hint: t.hint, createdAt: t.createdAt, lastUsedAt: t.lastUsedAt ?? null }));
+  }
+
+  async revokeApiToken(userId: string, tokenId: string) {
+    const result = mongoose.isValidObjectId(tokenId) ? await this.deps.tokens.deleteOne({ _id: tokenId, userId }) : { deletedCount: 0 };
+    if (result.deletedCount === 0) throw new HttpError(404, 'TOKEN_NOT_FOUND', 'You have no API token with that id.');
+  }
+}

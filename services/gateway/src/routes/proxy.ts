@@ -1,0 +1,31 @@
+import type { FastifyPluginAsync } from 'fastify';
+import replyFrom from '@fastify/reply-from';
+import { HttpError } from '@tmuxme/service-kit';
+import type { UpstreamRoute, Upstream } from './upstream-routes.js';
+
+export interface ProxyOptions {
+  upstreams: Partial<Record<Upstream, string>>;
+  routes: UpstreamRoute[];
+}
+
+/**
+ * Forwards each public route to its service over pooled keep-alive
+ * connections, passing the request id and the client's address along.
+ */
+export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { upstreams, routes }) => {
+  for (const [name, base] of Object.entries(upstreams)) {
+    await app.register(async (scope) => {
+      await scope.register(replyFrom, { base, undici: { connections: 128, pipelining: 1 } });
+      for (const route of routes.filter((r) => r.to === name)) {
+        scope.all(route.url, (request, reply) => reply.from(request.url, {
+          rewriteRequestHeaders: (_req, headers) => ({ ...headers, 'x-request-id': request.id, 'x-forwarded-for': request.ip }),
+          onError: (failed, { error }) => {
+            request.log.warn({ err: error, upstream: name }, 'upstream unavailable');
+            failed.header('retry-after', '5');
+            failed.send(new HttpError(502, 'UPSTREAM_UNAVAILABLE', `The ${name} service is not answering right now; try again shortly.`));
+          },
+        }));
+      }
+    });
+  }
+};

@@ -1,0 +1,20 @@
+import { loadConfig } from '@tmuxme/config';
+import { runService } from '@tmuxme/service-kit';
+import app from './app.js';
+import { configSchema } from './config.js';
+
+const config = loadConfig(configSchema);
+
+await runService({
+  name: 'keys',
+  app,
+  host: config.HOST,
+  port: config.PORT,
+  logLevel: config.LOG_LEVEL,
+  options: {
+    mongoUrl: config.MONGODB_URI,
+    amqpUrl: config.AMQP_URL,
+    jwtPublicKey: config.JWT_PUBLIC_KEY,
+    maxKeysPerUser: config.MAX_KEYS_PER_USER,
+  },
+});

@@ -1,0 +1,22 @@
+import mongoose from 'mongoose';
+import { outboxPlugin, type OutboxFields } from '@tmuxme/bus';
+
+const keySchema = new mongoose.Schema({
+  userId: { type: String, required: true, index: true },
+  /** Copied from the user so the public keys API answers with a single query. */
+  username: { type: String, required: true, index: true },
+  title: { type: String, required: true },
+  type: { type: String, required: true },
+  /** The re-encoded base64 blob; the user's own comment is never kept. */
+  blob: { type: String, required: true },
+  /** A key belongs to one account at most: the unique index decides races. */
+  fingerprint: { type: String, required: true, unique: true },
+  createdAt: { type: Date, required: true, default: () => new Date() },
+});
+keySchema.plugin(outboxPlugin);
+
+export type KeyDocument = mongoose.InferSchemaType<typeof keySchema> & OutboxFields & { _id: mongoose.Types.ObjectId };
+
+export function keyModel(db: mongoose.Connection) {
+  return db.models.Key as mongoose.Model<KeyDocument> ?? db.model('Key', keySchema);
+}
