@@ -14,14 +14,21 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** A FerretDB of our own on a free loopback port, with a fresh SQLite data folder. */
-export async function startFerretDB(): Promise<RunningServer> {
+export interface FerretDBOptions {
+  /** `sqlite` (default: a fresh data folder) or `postgresql` (a database that must exist). */
+  handler?: 'sqlite' | 'postgresql';
+  postgresqlUrl?: string;
+}
+
+/** A FerretDB of our own on a free loopback port, with a fresh SQLite data folder or the given PostgreSQL database. */
+export async function startFerretDB({ handler = 'sqlite', postgresqlUrl }: FerretDBOptions = {}): Promise<RunningServer> {
   if (!existsSync(ferretdbBinary)) {
     throw new Error(`FerretDB is not built (${ferretdbBinary} is missing): run \`bash infra/ferretdb/build.sh\` or \`npm test\`, which builds it`);
   }
   const dataDir = await mkdtemp(join(tmpdir(), 'tmuxme-ferretdb-'));
   const port = await freePort();
-  const child = spawn(ferretdbBinary, ['-listen', `127.0.0.1:${port}`, '-data', dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const backend = handler === 'postgresql' ? ['-postgresql-url', postgresqlUrl ?? ''] : ['-data', dataDir];
+  const child = spawn(ferretdbBinary, ['-listen', `127.0.0.1:${port}`, '-handler', handler, ...backend], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000); });
   const exited = new Promise<never>((_, reject) => {
