@@ -13,7 +13,7 @@ export interface BusOptions {
   exchange?: string;
   deadLetterExchange?: string;
   logger?: BusLogger;
-  /** First reconnect delay; it doubles on every failed attempt, up to 30 times this value. */
+  /** First reconnect delay; it doubles on every failed attempt, up to 5 times this value, so a service is back within seconds of the broker. */
   reconnectDelayMs?: number;
   /** How long a publish may wait for the broker's confirm before it counts as failed. */
   publishTimeoutMs?: number;
@@ -65,7 +65,7 @@ export class Bus {
       recovery: {
         waitForConnect: false,
         initialDelay: settings.reconnectDelayMs,
-        maxDelay: settings.reconnectDelayMs * 30,
+        maxDelay: settings.reconnectDelayMs * 5,
         setup: (model: ChannelModel) => declareOnConnect(model, settings),
       },
     });

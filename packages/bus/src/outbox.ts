@@ -1,187 +1,161 @@
-import { Schema, type Model } from 'mongoose';
+import type mongoose from 'mongoose';
 import type { Envelope } from '@tmuxme/events';
 import type { Bus } from './bus.js';
 import { silentLogger, type BusLogger } from './logger.js';
+import { StagedEventRelay, type StagedEvent } from './outbox-relay.js';
 
 /*
- * The transactional outbox without transactions. FerretDB v1 has none, and its findAndModify is a
- * read then a write, so an aggregate carries its pending events inside its own document: the state
- * change and its event are one single-document write, and neither exists without the other.
+ * The transactional outbox without transactions. FerretDB v1 has none, and an update there reads the
+ * document, applies the operator and writes the whole document back, so two updates of one document
+ * can lose each other's change. An outbox kept inside the aggregate would race with the relay that
+ * empties it. Instead every event is first inserted on its own into a staging collection (an insert is
+ * atomic), and the aggregate's write records the event ids beside the state change in that same single-
+ * document write. The relay publishes exactly the staged events whose ids made it into their aggregate:
+ * a state change lost to a concurrent update loses its event id with it, so its event never goes out.
  */
 
-const envelopeSchema = new Schema({
-  id: { type: String, required: true },
-  type: { type: String, required: true },
-  version: { type: Number, required: true },
-  // Kept as the envelope's own ISO string, so the relayed event is byte for byte what was written.
-  occurredAt: { type: String, required: true },
-  producer: { type: String, required: true },
-  requestId: { type: String },
-  data: { type: Schema.Types.Mixed },
-}, { _id: false, id: false });
-
-/** What `outboxPlugin` adds to a document, for services to add to their document types. */
+/** What `outboxFields` adds to a document, for services to add to their document types. */
 export interface OutboxFields {
-  outbox: Envelope[];
+  /** The events this document's writes produced; the relay publishes a staged event only once it is here. */
+  eventIds: string[];
   /** Set instead of deleting, so the deletion can carry its event; the relay purges the document later. */
   deletedAt: Date | null;
 }
 
 /**
- * Adds `outbox` and `deletedAt` to an aggregate's schema. Write events with the change itself,
- * e.g. `updateOne({ _id }, { $set: {...}, $push: { outbox: envelope } })`, and read live documents
- * with `{ deletedAt: null }`.
+ * Adds `eventIds` and `deletedAt` to an aggregate's schema. Write through `Outbox.write`, and read
+ * live documents with `{ deletedAt: null }`.
  */
-export function outboxPlugin(schema: Schema): void {
+export function outboxFields(schema: mongoose.Schema): void {
   schema.add({
-    outbox: { type: [envelopeSchema], default: [] },
+    eventIds: { type: [String], default: [] },
     deletedAt: { type: Date, default: null },
   });
 }
 
-/** Relayed models differ in their document types; the relay only touches the fields the plugin added. */
+/** Relayed models differ in their document types; the outbox only touches the fields the plugin added. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type OutboxModel = Model<any>;
+export type OutboxModel = mongoose.Model<any>;
 
-export interface OutboxRelayOptions {
+export interface OutboxOptions {
+  /** The service's own database, which holds the staging collection beside the aggregates. */
+  connection: mongoose.Connection;
   bus: Bus;
+  /** Every model whose writes carry events; `write` refuses any other. */
   models: OutboxModel[];
+  collection?: string;
   intervalMs?: number;
-  /** Documents read per model and pass; a full batch makes the next pass follow at once. */
+  /** Staged events read per pass; a full batch that made progress makes the next pass follow at once. */
   batchSize?: number;
+  /**
+   * How long a staged event may wait for its aggregate's write to reference it before it counts as
+   * never written. It must exceed the longest a write can take; `write` re-stages after slow writes.
+   */
+  graceMs?: number;
   logger?: BusLogger;
 }
 
-const pending = { 'outbox.0': { $exists: true } };
-const purgeable = { deletedAt: { $ne: null }, 'outbox.0': { $exists: false } };
-
-interface PendingDocument {
-  _id: unknown;
-  outbox: Envelope[];
+export interface OutboxAggregate {
+  model: OutboxModel;
+  id: unknown;
 }
 
-/**
- * Publishes the events waiting in documents and removes each one once the broker confirmed it.
- *
- * Every replica of a service may run a relay. Two relays can then read the same document and both
- * publish its event before either removes it: delivery is at least once, and the consumers' inbox
- * (the envelope id as dedupe key) turns the duplicate into a no-op.
- */
-export class OutboxRelay {
-  private readonly bus: Bus;
-  private readonly models: OutboxModel[];
-  private readonly intervalMs: number;
-  private readonly batchSize: number;
-  private readonly logger: BusLogger;
-  private interval: NodeJS.Timeout | undefined;
-  private soon: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private stopped = false;
-  private failing = false;
+export class Outbox {
+  private readonly staging: mongoose.Collection<StagedEvent>;
+  private readonly models: Map<string, OutboxModel>;
+  private readonly graceMs: number;
+  private readonly relay: StagedEventRelay;
 
-  constructor(options: OutboxRelayOptions) {
-    this.bus = options.bus;
-    this.models = options.models;
-    this.intervalMs = options.intervalMs ?? 1000;
-    this.batchSize = options.batchSize ?? 100;
-    this.logger = options.logger ?? silentLogger;
+  constructor(options: OutboxOptions) {
+    this.staging = options.connection.collection<StagedEvent>(options.collection ?? 'outbox');
+    this.models = new Map(options.models.map((model) => [model.collection.name, model]));
+    this.graceMs = options.graceMs ?? 30_000;
+    this.relay = new StagedEventRelay({
+      staging: this.staging,
+      bus: options.bus,
+      models: this.models,
+      intervalMs: options.intervalMs ?? 1000,
+      batchSize: options.batchSize ?? 100,
+      graceMs: this.graceMs,
+      logger: options.logger ?? silentLogger,
+    });
+  }
+
+  /**
+   * Stages the events, then runs `apply`, the aggregate's one single-document write, which must store
+   * every given id in the document's `eventIds` along with the change: create the document with
+   * `eventIds`, or `updateOne(filter, { ..., $push: { eventIds: { $each: eventIds } } })`.
+   * An update that matches nothing is fine: its events are discarded once `graceMs` has passed.
+   */
+  async write<T>(events: Envelope[], aggregate: OutboxAggregate, apply: (eventIds: string[]) => Promise<T>): Promise<T> {
+    const name = aggregate.model.collection.name;
+    if (this.models.get(name) !== aggregate.model) {
+      throw new Error(`the outbox does not relay the "${name}" collection: pass its model to the Outbox`);
+    }
+    // Cast as the model would (a hex string to an ObjectId), since the relay queries the stored id as it is.
+    const id: unknown = aggregate.model.castObject({ _id: aggregate.id })._id;
+    const eventIds = events.map((event) => event.id);
+    const stagedAt = Date.now();
+    await this.stage(events, name, id);
+    let result: T;
+    try {
+      result = await apply(eventIds);
+    } catch (error) {
+      // Left behind, the relay would discard them after graceMs anyway; this only saves the wait.
+      await this.staging.deleteMany({ _id: { $in: eventIds } }).catch(() => {});
+      throw error;
+    }
+    // A write this slow may have outlived its staged events: a relay could have found them unreferenced
+    // and discarded them. Staging them again costs at worst a duplicate, which consumers drop.
+    if (Date.now() - stagedAt > this.graceMs / 2) await this.stage(events, name, id, { again: true });
+    this.nudge();
+    return result;
   }
 
   /** Relays now and then every interval, which picks up what was written while the broker was down. */
   start(): void {
-    if (this.interval || this.stopped) return;
-    this.interval = setInterval(() => this.nudge(), this.intervalMs);
-    this.nudge();
+    this.relay.start();
   }
 
   /**
-   * Asks for a pass soon. Call it right after writing an event so it goes out without waiting for
-   * the interval; any number of nudges before the pass starts make one pass, and nudges during a
-   * pass make exactly one more, since the running pass may have read before the write.
+   * Asks for a pass soon; `write` does this itself. Nudges before a pass starts make one pass, and
+   * nudges during a pass make exactly one more, since the running pass may have read before the write.
    */
   nudge(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.soon ??= setTimeout(() => {
-      this.soon = undefined;
-      this.run();
-    }, 0);
+    this.relay.nudge();
   }
 
   /** Stops relaying; resolves once the pass in flight has finished. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.interval);
-    clearTimeout(this.soon);
-    await this.running;
+  stop(): Promise<void> {
+    return this.relay.stop();
   }
 
-  private run(): void {
-    this.running = this.pass().finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        this.nudge();
-      }
-    });
+  /** The events staged but not yet published or discarded (the outbox backlog metric). */
+  pendingCount(): Promise<number> {
+    return this.staging.countDocuments();
   }
 
-  private async pass(): Promise<void> {
+  private async stage(events: Envelope[], collection: string, id: unknown, { again = false } = {}): Promise<void> {
+    if (events.length === 0) return;
+    const createdAt = new Date();
+    const staged: StagedEvent[] = events.map((envelope) => ({
+      _id: envelope.id,
+      // The JSON form is what gets published; storing it keeps BSON from turning `undefined` into null.
+      envelope: JSON.parse(JSON.stringify(envelope)) as Envelope,
+      aggregate: { collection, id },
+      createdAt,
+    }));
     try {
-      for (const model of this.models) {
-        if (await this.relay(model)) this.again = true;
-        await model.deleteMany(purgeable);
-      }
-      if (this.failing) {
-        this.failing = false;
-        this.logger.info({}, 'outbox relay is publishing again');
-      }
+      await this.staging.insertMany(staged, { ordered: false });
     } catch (error) {
-      // The events stay in their documents, and the interval tries again; one line per outage is enough.
-      if (!this.failing) {
-        this.failing = true;
-        this.logger.warn({ err: error }, 'outbox relay paused: events wait in their documents');
-      }
+      // Staging again, the events still there are duplicates; the others were inserted all the same.
+      if (!again || !onlyDuplicateKeys(error)) throw error;
     }
-  }
-
-  /** Returns whether the batch was full, i.e. more may be waiting. */
-  private async relay(model: OutboxModel): Promise<boolean> {
-    const documents = await model.find(pending).select({ outbox: 1 }).sort({ _id: 1 }).limit(this.batchSize)
-      .lean<PendingDocument[]>();
-    for (const document of documents) {
-      if (this.stopped) return false;
-      for (const entry of document.outbox) {
-        await this.bus.publish(toEnvelope(entry));
-        // Removes exactly this envelope: events leave from the head, and the guard on the head's id
-        // makes the pop a no-op when another relay got there first. (FerretDB v1's $pull only removes
-        // elements equal to the whole given value, so `$pull: { outbox: { id } }` would remove nothing.)
-        // On FerretDB v1 an update is a read then a whole-document write, so another write to the same
-        // document landing in between can be lost; MongoDB applies each update atomically.
-        await model.updateOne({ _id: document._id, 'outbox.0.id': entry.id }, { $pop: { outbox: -1 } });
-      }
-    }
-    return documents.length === this.batchSize;
   }
 }
 
-/** The events written but not yet published, summed over the models (the outbox backlog metric). */
-export async function pendingEventCount(models: OutboxModel[]): Promise<number> {
-  let total = 0;
-  for (const model of models) {
-    // FerretDB v1 lacks $size in $project, hence $unwind.
-    const [row] = await model.aggregate<{ n: number }>([{ $match: pending }, { $unwind: '$outbox' }, { $count: 'n' }]);
-    total += row?.n ?? 0;
-  }
-  return total;
-}
-
-/** Drops whatever mongoose or an older writer stored beside the envelope's own fields. */
-function toEnvelope(entry: Envelope): Envelope {
-  const { id, type, version, occurredAt, producer, requestId, data } = entry;
-  return { id, type, version, occurredAt, producer, ...(requestId ? { requestId } : {}), data };
+function onlyDuplicateKeys(error: unknown): boolean {
+  const { code, writeErrors } = error as { code?: unknown; writeErrors?: { code?: unknown }[] };
+  if (Array.isArray(writeErrors) && writeErrors.length > 0) return writeErrors.every((e) => e.code === 11000);
+  return code === 11000;
 }

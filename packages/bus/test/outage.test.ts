@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import mongoose from 'mongoose';
-import { KeyAdded, type Envelope } from '@tmuxme/events';
+import { KeyAdded, KeyRemoved, type Envelope } from '@tmuxme/events';
 import { EventSpy, TcpProxy, testAmqpUrl, testMongoUrl, uniqueName } from '@tmuxme/testing';
-import {
-  Bus, BusUnavailableError, mongooseInbox, OutboxRelay, outboxPlugin, pendingEventCount, type OutboxFields,
-} from '../src/index.js';
+import { Bus, BusUnavailableError, mongooseInbox, Outbox, outboxFields, type OutboxFields } from '../src/index.js';
 import { BrokerAdmin, keyAdded, recordingLogger, sleep, waitUntil } from './helpers.js';
 
 interface Key extends OutboxFields {
@@ -20,8 +18,8 @@ describe('a broker outage', () => {
   let spy: EventSpy;
   let db: mongoose.Connection;
   let Keys: mongoose.Model<Key>;
-  let relay: OutboxRelay;
-  let replicaRelay: OutboxRelay;
+  let outbox: Outbox;
+  let replica: Outbox;
 
   beforeAll(async () => {
     admin = await BrokerAdmin.open();
@@ -35,15 +33,17 @@ describe('a broker outage', () => {
     spy = await EventSpy.start(testAmqpUrl(), admin.names.exchange);
     db = await mongoose.createConnection(testMongoUrl(uniqueName('bus-outage'))).asPromise();
     const schema = new mongoose.Schema<Key>({ title: String });
-    schema.plugin(outboxPlugin);
+    schema.plugin(outboxFields);
     Keys = db.model<Key>('Key', schema);
-    relay = new OutboxRelay({ bus: producer, models: [Keys], intervalMs: 200, logger: relayLog });
-    // A second replica's relay over the same documents: it may publish what the first one does too.
-    replicaRelay = new OutboxRelay({ bus: producer, models: [Keys], intervalMs: 200 });
+    outbox = new Outbox({ connection: db, bus: producer, models: [Keys], intervalMs: 200, logger: relayLog });
+    // A second replica's relay over the same staging collection: it may publish what the first one does too.
+    replica = new Outbox({ connection: db, bus: producer, models: [Keys], intervalMs: 200 });
+    outbox.start();
+    replica.start();
   });
 
   afterAll(async () => {
-    await Promise.all([relay.stop(), replicaRelay.stop()]);
+    await Promise.all([outbox.stop(), replica.stop()]);
     await Promise.all([producer.close(), consumer.close(), spy.stop()]);
     await proxy.stop();
     await admin.cleanUp();
@@ -51,7 +51,16 @@ describe('a broker outage', () => {
     await db.close();
   });
 
-  it('keeps events in the outbox while the broker is unreachable, then delivers each at least once and handles it once', async () => {
+  async function cut(): Promise<void> {
+    await proxy.cut();
+    await waitUntil(() => !producer.isConnected() && !consumer.isConnected(), 5000, 'both buses to notice');
+  }
+
+  function copies(envelope: Envelope): number {
+    return spy.events.filter((event) => event.id === envelope.id).length;
+  }
+
+  it('keeps staged events while the broker is unreachable, then delivers each at least once and handles it once', async () => {
     const queue = admin.queue('bus-outage');
     const handled = new Map<string, number>();
     await consumer.consume({
@@ -60,45 +69,66 @@ describe('a broker outage', () => {
       inbox: mongooseInbox(db),
       handler: async (envelope) => { handled.set(envelope.id, (handled.get(envelope.id) ?? 0) + 1); },
     });
-    relay.start();
-    replicaRelay.start();
     const written: Envelope[] = [];
     const write = async (count: number): Promise<void> => {
       const batch = Array.from({ length: count }, (_, i) => keyAdded(`user${written.length + i}`));
       written.push(...batch);
-      await Keys.insertMany(batch.map((envelope) => ({ title: envelope.id, outbox: [envelope] })));
-      relay.nudge();
-      replicaRelay.nudge();
+      await Promise.all(batch.map((envelope) => {
+        const _id = new mongoose.Types.ObjectId();
+        return outbox.write([envelope], { model: Keys, id: _id }, (eventIds) => Keys.create({ _id, title: envelope.id, eventIds }));
+      }));
+      replica.nudge();
     };
 
     await write(5);
     await waitUntil(() => handled.size === 5, 5000, 'the events before the outage');
 
-    await proxy.cut();
-    await waitUntil(() => !producer.isConnected() && !consumer.isConnected(), 5000, 'both buses to notice');
+    await cut();
     const started = Date.now();
     await expect(producer.publish(keyAdded())).rejects.toBeInstanceOf(BusUnavailableError);
     expect(Date.now() - started).toBeLessThan(500);
 
     await write(50);
     await sleep(1000);
-    expect(await pendingEventCount([Keys])).toBe(50);
+    expect(await outbox.pendingCount()).toBe(50);
     expect(relayLog.lines.filter((line) => line.level === 'warn')).toHaveLength(1);
 
     await proxy.restore();
     await waitUntil(() => handled.size === 55, 20_000, 'every event to be handled');
-    await waitUntil(async () => (await pendingEventCount([Keys])) === 0, 5000, 'an empty outbox backlog');
+    await waitUntil(async () => (await outbox.pendingCount()) === 0, 5000, 'an empty outbox backlog');
     expect(producer.isConnected() && consumer.isConnected()).toBe(true);
     await waitUntil(() => relayLog.lines.some((line) => line.msg === 'outbox relay is publishing again'), 2000, 'the relay to say it resumed');
 
     await sleep(300);
-    const copies = spy.events.filter((event) => written.some((envelope) => envelope.id === event.id)).length;
-    expect(copies).toBeGreaterThanOrEqual(written.length);
     for (const envelope of written) {
-      expect(spy.events.some((event) => event.id === envelope.id)).toBe(true);
+      expect(copies(envelope)).toBeGreaterThanOrEqual(1);
       expect(handled.get(envelope.id)).toBe(1);
     }
     expect(await admin.messageCount(queue)).toBe(0);
     expect(await admin.messageCount(`${queue}.dead`)).toBe(0);
+  });
+
+  it('purges a tombstone only after its event went out', async () => {
+    const _id = new mongoose.Types.ObjectId();
+    const added = keyAdded('tomb');
+    await outbox.write([added], { model: Keys, id: _id }, (eventIds) => Keys.create({ _id, title: 'tomb', eventIds }));
+    await waitUntil(async () => copies(added) >= 1 && (await outbox.pendingCount()) === 0, 5000, 'the KeyAdded event');
+    const removed = producer.envelope(KeyRemoved, { keyId: String(_id), userId: 'u1', username: 'tomb', fingerprint: 'SHA256:x' });
+
+    await cut();
+    await outbox.write([removed], { model: Keys, id: _id }, (eventIds) => Keys.updateOne(
+      { _id, deletedAt: null }, { $set: { deletedAt: new Date() }, $push: { eventIds: { $each: eventIds } } },
+    ));
+    // Several passes of both relays run meanwhile; each purges what it may, and this one it may not.
+    await sleep(1000);
+    expect(await Keys.findById(_id).lean()).toMatchObject({ title: 'tomb', deletedAt: expect.any(Date) });
+    expect(await outbox.pendingCount()).toBe(1);
+    expect(copies(removed)).toBe(0);
+
+    await proxy.restore();
+    await waitUntil(() => copies(removed) >= 1, 20_000, 'the KeyRemoved event');
+    expect(spy.events.find((event) => event.id === removed.id)).toEqual({ ...removed, routingKey: 'key.removed' });
+    await waitUntil(async () => (await Keys.countDocuments({ _id })) === 0, 5000, 'the purged tombstone');
+    expect(await outbox.pendingCount()).toBe(0);
   });
 });

@@ -1,23 +1,34 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import mongoose from 'mongoose';
-import { KeyRemoved, type Envelope } from '@tmuxme/events';
-import { EventSpy, testAmqpUrl, testMongoUrl, uniqueName, type SpiedEvent } from '@tmuxme/testing';
-import { Bus, OutboxRelay, outboxPlugin, pendingEventCount, type OutboxFields } from '../src/index.js';
-import { BrokerAdmin, keyAdded, sleep, waitUntil } from './helpers.js';
+import { EventSpy, testAmqpUrl, testMongoUrl, uniqueName } from '@tmuxme/testing';
+import type { Envelope } from '@tmuxme/events';
+import { Bus, Outbox, outboxFields, type OutboxFields, type OutboxOptions } from '../src/index.js';
+import { BrokerAdmin, keyAdded, recordingLogger, sleep, waitUntil } from './helpers.js';
 
 interface Key extends OutboxFields {
   _id: mongoose.Types.ObjectId;
   title: string;
 }
 
-describe('outbox relay', () => {
+describe('outbox', () => {
   let admin: BrokerAdmin;
   let bus: Bus;
   let spy: EventSpy;
   let db: mongoose.Connection;
   let Keys: mongoose.Model<Key>;
-  let relay: OutboxRelay;
-  let finds = 0;
+  const outboxes: Outbox[] = [];
+
+  /** Each test stages into a collection of its own, so no relay sees another test's events. */
+  function outbox(options: Partial<OutboxOptions> = {}): Outbox {
+    // A long interval by default, so that only the nudges of `write` make passes.
+    const created = new Outbox({ connection: db, bus, models: [Keys], collection: uniqueName('outbox'), intervalMs: 60_000, ...options });
+    outboxes.push(created);
+    return created;
+  }
+
+  function copies(envelope: Envelope): number {
+    return spy.events.filter((event) => event.id === envelope.id).length;
+  }
 
   beforeAll(async () => {
     admin = await BrokerAdmin.open();
@@ -25,16 +36,15 @@ describe('outbox relay', () => {
     spy = await EventSpy.start(testAmqpUrl(), admin.names.exchange);
     db = await mongoose.createConnection(testMongoUrl(uniqueName('bus-outbox'))).asPromise();
     const schema = new mongoose.Schema<Key>({ title: { type: String, required: true } });
-    schema.plugin(outboxPlugin);
-    // Each relay pass reads each model once, so counting reads counts passes.
-    schema.pre('find', () => { finds += 1; });
+    schema.plugin(outboxFields);
     Keys = db.model<Key>('Key', schema);
-    // A long interval, so that only nudges make passes here.
-    relay = new OutboxRelay({ bus, models: [Keys], intervalMs: 60_000 });
+  });
+
+  afterEach(async () => {
+    await Promise.all(outboxes.splice(0).map((o) => o.stop()));
   });
 
   afterAll(async () => {
-    await relay.stop();
     await spy.stop();
     await bus.close();
     await admin.cleanUp();
@@ -42,49 +52,96 @@ describe('outbox relay', () => {
     await db.close();
   });
 
-  function published(envelope: Envelope): SpiedEvent | undefined {
-    return spy.events.find((event) => event.id === envelope.id);
-  }
+  it('publishes an event once its aggregate recorded it, then deletes the staged copy', async () => {
+    const relay = outbox();
+    const added = keyAdded();
+    const _id = new mongoose.Types.ObjectId();
+    let stagedDuringApply = -1;
+    const created = await relay.write([added], { model: Keys, id: _id }, async (eventIds) => {
+      stagedDuringApply = await relay.pendingCount();
+      return Keys.create({ _id, title: 'laptop', eventIds });
+    });
+    expect(stagedDuringApply).toBe(1);
+    expect(created.title).toBe('laptop');
 
-  it('publishes an event written with its document, then empties the outbox', async () => {
-    const envelope = keyAdded();
-    const key = await Keys.create({ title: 'laptop', outbox: [envelope] });
-    expect(await pendingEventCount([Keys])).toBe(1);
-    relay.nudge();
+    await waitUntil(() => copies(added) === 1, 5000, 'the published event');
+    expect(spy.events.find((event) => event.id === added.id)).toEqual({ ...added, routingKey: 'key.added' });
+    await waitUntil(async () => (await relay.pendingCount()) === 0, 5000, 'the staged copy to go');
 
-    await waitUntil(() => published(envelope) !== undefined, 5000, 'the published event');
-    expect(published(envelope)).toEqual({ ...envelope, routingKey: 'key.added' });
-    await waitUntil(async () => (await Keys.findById(key._id).lean())?.outbox.length === 0, 5000, 'an empty outbox');
-    const stored = await Keys.findById(key._id).lean();
-    expect(stored).toMatchObject({ title: 'laptop', deletedAt: null, outbox: [] });
-    expect(await pendingEventCount([Keys])).toBe(0);
-  });
-
-  it('purges a tombstone once its event went out', async () => {
-    const key = await Keys.create({ title: 'old key' });
-    const removed = bus.envelope(KeyRemoved, { keyId: String(key._id), userId: 'u1', username: 'alice', fingerprint: 'SHA256:x' });
-    await Keys.updateOne({ _id: key._id }, { $set: { deletedAt: new Date() }, $push: { outbox: removed } });
-    relay.nudge();
-
-    await waitUntil(() => published(removed) !== undefined, 5000, 'the KeyRemoved event');
-    expect(published(removed)).toEqual({ ...removed, routingKey: 'key.removed' });
-    await waitUntil(async () => (await Keys.countDocuments({ _id: key._id })) === 0, 5000, 'the purged tombstone');
-  });
-
-  it('relays several events of one document in order, and coalesces many nudges into one pass', async () => {
-    await sleep(100);
-    const events = [keyAdded('a'), keyAdded('b'), keyAdded('c')];
-    await Keys.create({ title: 'busy', outbox: events });
-    const other = keyAdded('d');
-    await Keys.create({ title: 'other', outbox: [other] });
-
-    finds = 0;
-    for (let i = 0; i < 50; i += 1) relay.nudge();
-    await waitUntil(() => published(other) !== undefined && events.every((event) => published(event)), 5000, 'all events');
+    // An update, with the id as the hex string a route hands over: the outbox casts it as the model would.
+    const renamed = keyAdded('bob');
+    await relay.write([renamed], { model: Keys, id: String(_id) }, (eventIds) => Keys.updateOne(
+      { _id }, { $set: { title: 'desk' }, $push: { eventIds: { $each: eventIds } } },
+    ));
+    await waitUntil(() => copies(renamed) === 1, 5000, 'the second event');
+    await waitUntil(async () => (await relay.pendingCount()) === 0, 5000, 'the staged copy to go');
+    expect(await Keys.findById(_id).lean()).toMatchObject({ title: 'desk', deletedAt: null, eventIds: [added.id, renamed.id] });
     await sleep(200);
-    expect(finds).toBe(1);
-    const order = spy.events.map((event) => event.id).filter((id) => events.some((event) => event.id === id));
-    expect(order).toEqual(events.map((event) => event.id));
-    expect(await pendingEventCount([Keys])).toBe(0);
+    expect([copies(added), copies(renamed)]).toEqual([1, 1]);
+  });
+
+  it('never publishes an event whose aggregate write failed, and unstages it at once', async () => {
+    const relay = outbox();
+    const _id = new mongoose.Types.ObjectId();
+    await Keys.create({ _id, title: 'taken' });
+    const lost = keyAdded();
+    const duplicate = relay.write([lost], { model: Keys, id: _id }, (eventIds) => Keys.create({ _id, title: 'again', eventIds }));
+    await expect(duplicate).rejects.toMatchObject({ code: 11000 });
+    expect(await relay.pendingCount()).toBe(0);
+    relay.nudge();
+    await sleep(300);
+    expect(copies(lost)).toBe(0);
+  });
+
+  it('discards after graceMs a staged event its aggregate never recorded, without holding back the others', async () => {
+    const logger = recordingLogger();
+    const relay = outbox({ graceMs: 1000, intervalMs: 50, logger });
+    relay.start();
+    // An update that matches nothing: the state change did not happen, so neither may its event.
+    const ghost = keyAdded('ghost');
+    await relay.write([ghost], { model: Keys, id: new mongoose.Types.ObjectId() }, (eventIds) => Keys.updateOne(
+      { _id: new mongoose.Types.ObjectId() }, { $push: { eventIds: { $each: eventIds } } },
+    ));
+    const real = keyAdded('real');
+    const _id = new mongoose.Types.ObjectId();
+    await relay.write([real], { model: Keys, id: _id }, (eventIds) => Keys.create({ _id, title: 'real', eventIds }));
+
+    await waitUntil(() => copies(real) === 1, 5000, 'the recorded event');
+    // Too young to tell from a write still in flight.
+    expect(await relay.pendingCount()).toBe(1);
+    await waitUntil(async () => (await relay.pendingCount()) === 0, 5000, 'the unrecorded event to be discarded');
+    expect(copies(ghost)).toBe(0);
+    const warnings = logger.lines.filter((line) => line.level === 'warn');
+    expect(warnings).toEqual([expect.objectContaining({ obj: expect.objectContaining({ eventId: ghost.id, type: 'KeyAdded' }) })]);
+    await sleep(200);
+    expect(copies(ghost)).toBe(0);
+  });
+
+  it('stages again after a write slower than the grace, so its event still goes out', async () => {
+    const logger = recordingLogger();
+    const relay = outbox({ graceMs: 300, intervalMs: 50, logger });
+    relay.start();
+    const slow = keyAdded('slow');
+    const _id = new mongoose.Types.ObjectId();
+    await relay.write([slow], { model: Keys, id: _id }, async (eventIds) => {
+      await waitUntil(() => logger.lines.some((line) => line.level === 'warn'), 5000, 'the relay to give up on the staged event');
+      return Keys.create({ _id, title: 'slow', eventIds });
+    });
+    await waitUntil(() => copies(slow) === 1, 5000, 'the event of the slow write');
+    await waitUntil(async () => (await relay.pendingCount()) === 0, 5000, 'the staged copy to go');
+    await sleep(200);
+    expect(copies(slow)).toBe(1);
+  });
+
+  it('refuses a model it does not relay, before anything is written', async () => {
+    const otherSchema = new mongoose.Schema({ name: String });
+    otherSchema.plugin(outboxFields);
+    const Others = db.model('Other', otherSchema);
+    const relay = outbox();
+    let applied = false;
+    const write = relay.write([keyAdded()], { model: Others, id: new mongoose.Types.ObjectId() }, async () => { applied = true; });
+    await expect(write).rejects.toThrow(/does not relay the "others" collection/);
+    expect(applied).toBe(false);
+    expect(await relay.pendingCount()).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { createSigner } from '@tmuxme/auth';
-import { authPlugin, busPlugin, databasePlugin, healthPlugin, outboxRelayPlugin } from '@tmuxme/service-kit';
+import { authPlugin, busPlugin, databasePlugin, healthPlugin, outboxPlugin } from '@tmuxme/service-kit';
 import { userModel } from './model/user.js';
 import { apiTokenModel } from './model/api-token.js';
 import { Accounts } from './domain/accounts.js';
@@ -30,7 +30,7 @@ const accountsApp: FastifyPluginAsync<AccountsOptions> = async (app, options) =>
   await app.register(healthPlugin, { service: 'accounts' });
   await app.register(databasePlugin, { url: options.mongoUrl });
   await app.register(busPlugin, { url: options.amqpUrl, producer: 'accounts', exchange: options.exchange, deadLetterExchange: options.deadLetterExchange });
-  await app.register(outboxRelayPlugin, { models: (db) => [userModel(db)], intervalMs: options.outboxIntervalMs });
+  await app.register(outboxPlugin, { models: (db) => [userModel(db)], intervalMs: options.outboxIntervalMs });
   await app.register(authPlugin, { publicKey: options.jwtPublicKey });
 
   const users = userModel(app.db);
@@ -46,7 +46,7 @@ const accountsApp: FastifyPluginAsync<AccountsOptions> = async (app, options) =>
       perAddress: new LoginThrottle(options.loginLimits.perAddress, window),
       perAccount: new LoginThrottle(options.loginLimits.perAccount, window),
     },
-    eventsWritten: () => app.outbox.nudge(),
+    outbox: app.outbox,
   });
 
   await app.register(usersRoutes, { accounts });

@@ -1,27 +1,26 @@
 import fp from 'fastify-plugin';
 import type mongoose from 'mongoose';
-import { OutboxRelay, pendingEventCount, type OutboxModel } from '@tmuxme/bus';
+import { Outbox, type OutboxModel } from '@tmuxme/bus';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    outbox: { nudge(): void };
+    outbox: Outbox;
   }
 }
 
-export interface OutboxOptions {
-  /** The aggregates whose documents carry pending events. */
+export interface OutboxPluginOptions {
+  /** The aggregates whose writes carry events. */
   models: (db: mongoose.Connection) => OutboxModel[];
   intervalMs?: number;
 }
 
-/** Relays events written with their documents to the broker, including those written while it was down. */
-export const outboxRelayPlugin = fp<OutboxOptions>(async (app, { models, intervalMs }) => {
-  const relayed = models(app.db);
-  const relay = new OutboxRelay({ bus: app.bus, models: relayed, intervalMs, logger: app.log });
-  relay.start();
-  app.decorate('outbox', { nudge: () => relay.nudge() });
-  app.metrics.gauge('outbox_backlog', 'Events written but not yet published', () => pendingEventCount(relayed));
+/** Stages events with their writes and relays them to the broker, including those written while it was down. */
+export const outboxPlugin = fp<OutboxPluginOptions>(async (app, { models, intervalMs }) => {
+  const outbox = new Outbox({ connection: app.db, bus: app.bus, models: models(app.db), intervalMs, logger: app.log });
+  outbox.start();
+  app.decorate('outbox', outbox);
+  app.metrics.gauge('outbox_backlog', 'Events staged but not yet published', () => outbox.pendingCount());
   app.addHook('onClose', async () => {
-    await relay.stop();
+    await outbox.stop();
   });
-}, { name: 'outbox-relay', dependencies: ['database', 'bus', 'health'] });
+}, { name: 'outbox', dependencies: ['database', 'bus', 'health'] });

@@ -1,5 +1,6 @@
 import mongoose from 'mongoose';
 import type { TokenSigner } from '@tmuxme/auth';
+import type { Outbox } from '@tmuxme/bus';
 import { conflict, HttpError, unauthorized, badRequest } from '@tmuxme/service-kit';
 import type { UserDocument } from '../model/user.js';
 import type { ApiTokenDocument } from '../model/api-token.js';
@@ -15,8 +16,8 @@ export interface AccountsDeps {
   hasher: PasswordHasher;
   signer: TokenSigner;
   throttles: { perAddress: LoginThrottle; perAccount: LoginThrottle };
-  /** Tells the outbox relay that a document now carries an event. */
-  eventsWritten: () => void;
+  /** Stages each event with the user document write that records it. */
+  outbox: Outbox;
 }
 
 export interface SignupInput {
@@ -45,14 +46,15 @@ export class Accounts {
     await this.assertAvailable(username, email);
     const _id = new mongoose.Types.ObjectId();
     const user = { _id, username, email };
+    const passwordHash = await this.deps.hasher.hash(input.password);
+    const { users, outbox } = this.deps;
     try {
-      await this.deps.users.create({ ...user, passwordHash: await this.deps.hasher.hash(input.password), outbox: [userRegistered(user, requestId)] });
+      await outbox.write([userRegistered(user, requestId)], { model: users, id: _id }, (eventIds) => users.create({ ...user, passwordHash, eventIds }));
     } catch (error) {
       // Two signups raced past the check above; the unique index decided.
       if (isDuplicateKey(error)) await this.assertAvailable(username, email);
       throw error;
     }
-    this.deps.eventsWritten();
     const apiToken = await this.issueApiToken(_id, 'default');
     return { username, email, apiToken: apiToken.token };
   }
@@ -112,14 +114,19 @@ export class Accounts {
       if (await this.deps.users.exists({ email })) throw conflict('EMAIL_TAKEN', 'Another account uses this e-mail address.');
       set.email = email;
     }
-    const event = set.email ? { $push: { outbox: userUpdated({ ...user.toObject(), email: set.email }, requestId) } } : {};
+    const { users, outbox } = this.deps;
+    const filter = { _id: user._id, ...live };
     try {
-      await this.deps.users.updateOne({ _id: user._id, ...live }, { $set: set, ...event });
+      if (set.email) {
+        const event = userUpdated({ ...user.toObject(), email: set.email }, requestId);
+        await outbox.write([event], { model: users, id: user._id }, (eventIds) => users.updateOne(filter, { $set: set, $push: { eventIds: { $each: eventIds } } }));
+      } else {
+        await users.updateOne(filter, { $set: set });
+      }
     } catch (error) {
       if (isDuplicateKey(error)) throw conflict('EMAIL_TAKEN', 'Another account uses this e-mail address.');
       throw error;
     }
-    if (set.email) this.deps.eventsWritten();
     return { username: user.username, email: set.email ?? user.email, createdAt: user.createdAt };
   }
 
@@ -129,9 +136,12 @@ export class Accounts {
     if (!(await this.deps.hasher.verify(password, user.passwordHash))) {
       throw new HttpError(403, 'WRONG_PASSWORD', 'The password is not right.', { field: 'password' });
     }
-    await this.deps.users.updateOne({ _id: user._id, ...live }, { $set: { deletedAt: new Date() }, $push: { outbox: userDeleted(user, requestId) } });
+    const { users, outbox } = this.deps;
+    await outbox.write([userDeleted(user, requestId)], { model: users, id: user._id }, (eventIds) => users.updateOne(
+      { _id: user._id, ...live },
+      { $set: { deletedAt: new Date() }, $push: { eventIds: { $each: eventIds } } },
+    ));
     await this.deps.tokens.deleteMany({ userId: user._id });
-    this.deps.eventsWritten();
   }
 
   async issueApiToken(userId: mongoose.Types.ObjectId | string, name: string) {

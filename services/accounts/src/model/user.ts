@@ -1,5 +1,5 @@
 import mongoose from 'mongoose';
-import { outboxPlugin, type OutboxFields } from '@tmuxme/bus';
+import { outboxFields, type OutboxFields } from '@tmuxme/bus';
 
 const userSchema = new mongoose.Schema({
   username: { type: String, required: true, unique: true },
@@ -7,8 +7,8 @@ const userSchema = new mongoose.Schema({
   passwordHash: { type: String, required: true },
   createdAt: { type: Date, required: true, default: () => new Date() },
 });
-// The user's events travel in the user document itself (see @tmuxme/bus outbox).
-userSchema.plugin(outboxPlugin);
+// Each write records the ids of the events it staged (see @tmuxme/bus outbox).
+userSchema.plugin(outboxFields);
 
 export type UserDocument = mongoose.InferSchemaType<typeof userSchema> & OutboxFields & { _id: mongoose.Types.ObjectId };
 

@@ -1,5 +1,5 @@
 import mongoose from 'mongoose';
-import { outboxPlugin, type OutboxFields } from '@tmuxme/bus';
+import { outboxFields, type OutboxFields } from '@tmuxme/bus';
 
 const keySchema = new mongoose.Schema({
   userId: { type: String, required: true, index: true },
@@ -13,7 +13,7 @@ const keySchema = new mongoose.Schema({
   fingerprint: { type: String, required: true, unique: true },
   createdAt: { type: Date, required: true, default: () => new Date() },
 });
-keySchema.plugin(outboxPlugin);
+keySchema.plugin(outboxFields);
 
 export type KeyDocument = mongoose.InferSchemaType<typeof keySchema> & OutboxFields & { _id: mongoose.Types.ObjectId };
 

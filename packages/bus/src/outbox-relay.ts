@@ -1,0 +1,157 @@
+import type mongoose from 'mongoose';
+import type { Envelope } from '@tmuxme/events';
+import type { Bus } from './bus.js';
+import type { BusLogger } from './logger.js';
+import type { OutboxModel } from './outbox.js';
+
+/**
+ * One staged event. These documents are only ever inserted and deleted, never updated, so FerretDB's
+ * non-atomic updates cannot touch them. (No indexes: the collection holds only what is in flight.)
+ */
+export interface StagedEvent {
+  _id: string;
+  envelope: Envelope;
+  aggregate: { collection: string; id: unknown };
+  createdAt: Date;
+}
+
+export interface StagedEventRelayOptions {
+  staging: mongoose.Collection<StagedEvent>;
+  bus: Bus;
+  /** By collection name, as staged events name their aggregate. */
+  models: Map<string, OutboxModel>;
+  intervalMs: number;
+  batchSize: number;
+  graceMs: number;
+  logger: BusLogger;
+}
+
+/**
+ * Publishes the staged events whose aggregate write happened, and discards those whose write never did.
+ *
+ * It reads aggregates but never writes them (but for deleting purged tombstones), so it cannot race a
+ * service's own updates. Every replica of a service may run one: two relays can both publish an event
+ * before either deletes it, so delivery is at least once, and the consumers' inbox (the envelope id as
+ * dedupe key) turns the duplicate into a no-op.
+ */
+export class StagedEventRelay {
+  private interval: NodeJS.Timeout | undefined;
+  private soon: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private failing = false;
+
+  constructor(private readonly options: StagedEventRelayOptions) {}
+
+  start(): void {
+    if (this.interval || this.stopped) return;
+    this.interval = setInterval(() => this.nudge(), this.options.intervalMs);
+    this.nudge();
+  }
+
+  nudge(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.soon ??= setTimeout(() => {
+      this.soon = undefined;
+      this.run();
+    }, 0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.interval);
+    clearTimeout(this.soon);
+    await this.running;
+  }
+
+  private run(): void {
+    this.running = this.pass().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.nudge();
+      }
+    });
+  }
+
+  private async pass(): Promise<void> {
+    const { logger } = this.options;
+    let failure: unknown;
+    try {
+      if (await this.relayBatch()) this.again = true;
+    } catch (error) {
+      failure = error;
+    }
+    // Still purges while the broker is down: tombstones whose events went out before need not wait.
+    try {
+      for (const [name, model] of this.options.models) await this.purgeTombstones(name, model);
+    } catch (error) {
+      failure ??= error;
+    }
+    if (failure === undefined && this.failing) {
+      this.failing = false;
+      logger.info({}, 'outbox relay is publishing again');
+    } else if (failure !== undefined && !this.failing) {
+      // The events stay staged, and the interval tries again; one line per outage is enough.
+      this.failing = true;
+      logger.warn({ err: failure }, 'outbox relay paused: events wait in the outbox');
+    }
+  }
+
+  /** Returns whether more may be waiting: a full batch in which something moved. */
+  private async relayBatch(): Promise<boolean> {
+    const { staging, models, bus, batchSize, graceMs, logger } = this.options;
+    const batch = await staging.find({ 'aggregate.collection': { $in: [...models.keys()] } })
+      .sort({ createdAt: 1 }).limit(batchSize).toArray();
+    let moved = false;
+    for (const staged of batch) {
+      if (this.stopped) return false;
+      const { envelope, aggregate } = staged;
+      if (await this.committed(staged)) {
+        await bus.publish(envelope);
+        await staging.deleteOne({ _id: staged._id });
+        moved = true;
+      } else if (Date.now() - staged.createdAt.getTime() > graceMs) {
+        // Its write failed, crashed or was overwritten by a concurrent update: the state this event
+        // describes is not there, so it must not go out.
+        await staging.deleteOne({ _id: staged._id });
+        logger.warn({ eventId: envelope.id, type: envelope.type, aggregate }, 'outbox discarded an event its aggregate never recorded');
+        moved = true;
+      }
+      // Otherwise the write is likely still in flight; a later pass looks again.
+    }
+    return moved && batch.length === batchSize;
+  }
+
+  private async committed({ _id, aggregate }: StagedEvent): Promise<boolean> {
+    const model = this.options.models.get(aggregate.collection)!;
+    // The raw collection, so a service's query middleware (say, hiding tombstones) cannot hide the document.
+    return (await model.collection.findOne({ _id: asId(aggregate.id), eventIds: _id }, { projection: { _id: 1 } })) !== null;
+  }
+
+  /**
+   * Deletes soft-deleted documents whose events all went out. The tombstones are read before the staged
+   * events: a deletion seen by the first read was written after its events were staged, so the second
+   * read sees them unless they were already relayed. (The other order could miss a deletion landing in
+   * between and purge it with its event still staged; the relay would then discard that event.)
+   */
+  private async purgeTombstones(name: string, model: OutboxModel): Promise<void> {
+    const { staging, batchSize } = this.options;
+    const tombstones = await model.collection.find({ deletedAt: { $ne: null } }, { projection: { _id: 1 } })
+      .limit(batchSize).toArray();
+    if (tombstones.length === 0) return;
+    const ids = tombstones.map((tombstone) => tombstone._id);
+    const waiting = await staging.distinct('aggregate.id', { 'aggregate.collection': name, 'aggregate.id': { $in: ids } });
+    await model.collection.deleteMany({ _id: { $in: ids, $nin: waiting.map(asId) }, deletedAt: { $ne: null } });
+  }
+}
+
+/** An aggregate's id is whatever its model's `_id` is; the driver's filter types assume an ObjectId. */
+function asId(id: unknown): mongoose.Types.ObjectId {
+  return id as mongoose.Types.ObjectId;
+}
