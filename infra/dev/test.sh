@@ -7,4 +7,11 @@ cd "$root"
 npx tsc -p tsconfig.json
 npx turbo run typecheck --output-logs=errors-only
 npx eslint .
-npx turbo run test --concurrency=2 --output-logs=full
+log="$(mktemp)"
+status=0
+npx turbo run test --concurrency=2 --continue --output-logs=full 2>&1 | tee "$log" || status=$?
+# One closing line for the whole run, summed over every workspace's Jest summary.
+awk '/Tests:/ { for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^skipped/) s += $i } }
+     END { printf "\n%d passed, %d failed%s\n", p, f, (s ? ", " s " skipped" : "") }' "$log"
+rm -f "$log"
+exit "$status"

@@ -68,7 +68,8 @@ const services: [string, number, Record<string, string>][] = [
   ['gateway', 8080, {}],
 ];
 for (const [name, port, env] of services) {
-  start(name, 'npx', ['tsx', `services/${name}/src/main.ts`], { ...common, ...env, PORT: String(port) });
+  // Node itself runs main.ts (tsx only loads it), so SIGTERM reaches the service's graceful shutdown.
+  start(name, process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], { ...common, ...env, PORT: String(port) });
 }
 for (const [, port] of services) await waitForPort(port, 60_000);
 

@@ -1,3 +1,3 @@
-import preset from '../../jest.preset.js';
+import preset from '@tmuxme/testing/jest-preset';
 
 export default { ...preset };

@@ -32,6 +32,8 @@ export function createServer({ trustRequestId = true, ...options }: ServerOption
       },
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // The API speaks JSON only; a text body gets a 415 that says so rather than a confusing schema error.
+  app.removeContentTypeParser('text/plain');
   installErrorHandler(app);
   return app;
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { UserDeleted, UserRegistered, UserUpdated } from '@tmuxme/events';
-import { authPlugin, busPlugin, databasePlugin, healthPlugin, on, outboxRelayPlugin, subscriptionsPlugin } from '@tmuxme/service-kit';
+import { authPlugin, busPlugin, databasePlugin, healthPlugin, on, outboxPlugin, subscriptionsPlugin } from '@tmuxme/service-kit';
 import { keyModel } from './model/key.js';
 import { userModel } from './model/user.js';
 import { Keys } from './domain/keys.js';
@@ -19,6 +19,8 @@ export interface KeysOptions {
   queue?: string;
   jwtPublicKey: string;
   maxKeysPerUser?: number;
+  /** How long `keys.json` answers may come from memory; default 2 s. */
+  publicKeysTtlMs?: number;
   outboxIntervalMs?: number;
 }
 
@@ -27,13 +29,15 @@ const keysApp: FastifyPluginAsync<KeysOptions> = async (app, options) => {
   await app.register(healthPlugin, { service: 'keys' });
   await app.register(databasePlugin, { url: options.mongoUrl });
   await app.register(busPlugin, { url: options.amqpUrl, producer: 'keys', exchange: options.exchange, deadLetterExchange: options.deadLetterExchange });
-  await app.register(outboxRelayPlugin, { models: (db) => [keyModel(db)], intervalMs: options.outboxIntervalMs });
+  await app.register(outboxPlugin, { models: (db) => [keyModel(db)], intervalMs: options.outboxIntervalMs });
   await app.register(authPlugin, { publicKey: options.jwtPublicKey });
 
   const keysCollection = keyModel(app.db);
   const users = userModel(app.db);
   await Promise.all([keysCollection.init(), users.init()]);
-  const keys = new Keys({ keys: keysCollection, users, maxKeysPerUser: options.maxKeysPerUser ?? 50, eventsWritten: () => app.outbox.nudge() });
+  const keys = new Keys({
+    keys: keysCollection, users, maxKeysPerUser: options.maxKeysPerUser ?? 50, outbox: app.outbox, publicKeysTtlMs: options.publicKeysTtlMs ?? 2000,
+  });
 
   await app.register(subscriptionsPlugin, {
     queue: options.queue ?? 'keys',

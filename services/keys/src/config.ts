@@ -8,5 +8,6 @@ export const configSchema = Type.Object({
   AMQP_URL: Type.String({ default: 'amqp://guest:guest@127.0.0.1:5672', description: 'RabbitMQ URL' }),
   JWT_PUBLIC_KEY: Type.String({ minLength: 1, description: 'Public key (SPKI PEM) that checks access tokens' }),
   MAX_KEYS_PER_USER: Type.Integer({ default: 50, minimum: 1, description: 'How many SSH keys one account may hold' }),
+  PUBLIC_KEYS_CACHE_MS: Type.Integer({ default: 2000, minimum: 0, description: 'How long a public key list may be served from memory; other replicas see a change within this time' }),
   LOG_LEVEL: Type.String({ default: 'info', description: 'pino log level' }),
 });

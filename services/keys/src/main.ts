@@ -16,5 +16,6 @@ await runService({
     amqpUrl: config.AMQP_URL,
     jwtPublicKey: config.JWT_PUBLIC_KEY,
     maxKeysPerUser: config.MAX_KEYS_PER_USER,
+    publicKeysTtlMs: config.PUBLIC_KEYS_CACHE_MS,
   },
 });

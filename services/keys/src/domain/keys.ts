@@ -1,16 +1,28 @@
 import mongoose from 'mongoose';
 import type { Principal } from '@tmuxme/auth';
+import type { Outbox } from '@tmuxme/bus';
 import { badRequest, conflict, HttpError, notFound, unauthorized } from '@tmuxme/service-kit';
 import type { KeyDocument } from '../model/key.js';
 import type { UserDocument } from '../model/user.js';
 import { keyAdded, keyRemoved } from '../events/key-events.js';
 import { InvalidKeyError, parsePublicKey } from '../ssh-key/index.js';
+import { PublicKeysCache } from './public-keys-cache.js';
 
 export interface KeysDeps {
   keys: mongoose.Model<KeyDocument>;
   users: mongoose.Model<UserDocument>;
   maxKeysPerUser: number;
-  eventsWritten: () => void;
+  /** Stages each event with the key document write that records it. */
+  outbox: Outbox;
+  /** How long a public key list may be served from memory (0 turns the cache off). */
+  publicKeysTtlMs: number;
+}
+
+export interface PublicKey {
+  id: string;
+  type: string;
+  key: string;
+  fingerprint: string;
 }
 
 const live = { deletedAt: null };
@@ -19,7 +31,11 @@ const titlePattern = /^[\x20-\x7e]{1,100}$/;
 export const keyLine = (key: Pick<KeyDocument, 'type' | 'blob'>) => `${key.type} ${key.blob}`;
 
 export class Keys {
-  constructor(private readonly deps: KeysDeps) {}
+  private readonly cache: PublicKeysCache<PublicKey[]>;
+
+  constructor(private readonly deps: KeysDeps) {
+    this.cache = new PublicKeysCache(deps.publicKeysTtlMs);
+  }
 
   async add(owner: Principal, input: { title?: string; key: string }, requestId: string) {
     const parsed = this.parse(input.key);
@@ -36,13 +52,14 @@ export class Keys {
 
     const _id = new mongoose.Types.ObjectId();
     const key = { _id, userId: owner.userId, username: owner.username, title, type: parsed.type, blob: parsed.blob, fingerprint: parsed.fingerprint };
+    const { keys, outbox } = this.deps;
     try {
-      await this.deps.keys.create({ ...key, outbox: [keyAdded(key, requestId)] });
+      await outbox.write([keyAdded(key, requestId)], { model: keys, id: _id }, (eventIds) => keys.create({ ...key, eventIds }));
     } catch (error) {
       if ((error as { code?: number }).code === 11000) throw this.keyInUse(false, false);
       throw error;
     }
-    this.deps.eventsWritten();
+    this.cache.invalidate(owner.username);
     return this.view(await this.deps.keys.findById(_id).orFail());
   }
 
@@ -81,7 +98,11 @@ export class Keys {
   }
 
   /** What anyone may read: the keys of a live account, for authorized_keys files. */
-  async publicKeys(username: string) {
+  publicKeys(username: string): Promise<PublicKey[]> {
+    return this.cache.get(username, () => this.loadPublicKeys(username));
+  }
+
+  private async loadPublicKeys(username: string) {
     const keys = await this.deps.keys.find({ username, ...live }, { type: 1, blob: 1, fingerprint: 1 }).sort({ createdAt: 1 }).lean();
     if (keys.length === 0 && !(await this.deps.users.exists({ username, deleted: false }))) {
       throw notFound('USER_NOT_FOUND', `There is no user called "${username}".`);
@@ -99,12 +120,17 @@ export class Keys {
   /** Every key of a deleted account goes, each with its own KeyRemoved. */
   async removeAccount(userId: string, username: string, requestId?: string) {
     await this.deps.users.updateOne({ _id: userId }, { $set: { username, deleted: true } }, { upsert: true });
+    this.cache.invalidate(username);
     for (const key of await this.deps.keys.find({ userId, ...live })) await this.tombstone(key, requestId);
   }
 
   private async tombstone(key: KeyDocument, requestId?: string) {
-    await this.deps.keys.updateOne({ _id: key._id, ...live }, { $set: { deletedAt: new Date() }, $push: { outbox: keyRemoved(key, requestId) } });
-    this.deps.eventsWritten();
+    const { keys, outbox } = this.deps;
+    await outbox.write([keyRemoved(key, requestId)], { model: keys, id: key._id }, (eventIds) => keys.updateOne(
+      { _id: key._id, ...live },
+      { $set: { deletedAt: new Date() }, $push: { eventIds: { $each: eventIds } } },
+    ));
+    this.cache.invalidate(key.username);
   }
 
   private view(key: KeyDocument) {
