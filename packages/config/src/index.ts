@@ -1,4 +1,4 @@
-import { type Static, type TObject } from 'typebox';
+import { Type, type Static, type TObject } from 'typebox';
 import { Value } from 'typebox/value';
 
 export class ConfigError extends Error {
@@ -44,4 +44,21 @@ export function describeConfig(schema: TObject): { name: string; description: st
     const p = property as { description?: string; default?: unknown };
     return { name, description: p.description ?? '', default: p.default, required: required.has(name) && p.default === undefined };
   });
+}
+
+/** The settings every HTTP service has, with its own default port. */
+export function serverSettings(port: number) {
+  return {
+    HOST: Type.String({ default: '127.0.0.1', description: 'Address to listen on' }),
+    PORT: Type.Integer({ default: port, minimum: 0, maximum: 65535, description: 'HTTP port' }),
+    LOG_LEVEL: Type.String({ default: 'info', description: 'pino log level (trace, debug, info, warn, error)' }),
+  };
+}
+
+/** The settings of a service that owns a database and talks on the bus. */
+export function storageSettings(database: string) {
+  return {
+    MONGODB_URI: Type.String({ default: `mongodb://127.0.0.1:27017/${database}`, description: "URL of the service's own database" }),
+    AMQP_URL: Type.String({ default: 'amqp://guest:guest@127.0.0.1:5672', description: 'RabbitMQ URL' }),
+  };
 }

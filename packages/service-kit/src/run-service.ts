@@ -7,9 +7,8 @@ export interface RunOptions<O extends FastifyPluginOptions> {
   name: string;
   app: FastifyPluginAsync<O>;
   options: O;
-  host: string;
-  port: number;
-  logLevel?: string;
+  /** The service's loaded settings; see `serverSettings` in @tmuxme/config. */
+  config: { HOST: string; PORT: number; LOG_LEVEL: string };
   trustRequestId?: boolean;
 }
 
@@ -17,8 +16,8 @@ export interface RunOptions<O extends FastifyPluginOptions> {
  * Starts a service for real: JSON logs, listen, and on SIGINT/SIGTERM stop
  * taking requests, let in-flight work and consumers drain, then close.
  */
-export async function runService<O extends FastifyPluginOptions>({ name, app, options, host, port, logLevel = 'info', trustRequestId }: RunOptions<O>) {
-  const logger = pino({ name, level: logLevel });
+export async function runService<O extends FastifyPluginOptions>({ name, app, options, config, trustRequestId }: RunOptions<O>) {
+  const logger = pino({ name, level: config.LOG_LEVEL });
   const server = createServer({ loggerInstance: logger, trustRequestId });
   await server.register(app as FastifyPluginAsync, options as object);
   closeWithGrace({ delay: 10_000, logger }, async ({ signal, err }) => {
@@ -26,6 +25,6 @@ export async function runService<O extends FastifyPluginOptions>({ name, app, op
     else logger.info({ signal }, 'stopping');
     await server.close();
   });
-  await server.listen({ host, port });
+  await server.listen({ host: config.HOST, port: config.PORT });
   return server;
 }

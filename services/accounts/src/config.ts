@@ -1,11 +1,10 @@
 import { Type } from 'typebox';
+import { serverSettings, storageSettings } from '@tmuxme/config';
 
 /** Every setting of the accounts service, read from the environment by main.ts. */
 export const configSchema = Type.Object({
-  HOST: Type.String({ default: '127.0.0.1', description: 'Address to listen on' }),
-  PORT: Type.Integer({ default: 3001, description: 'HTTP port' }),
-  MONGODB_URI: Type.String({ default: 'mongodb://127.0.0.1:27017/accounts', description: "URL of the service's own database" }),
-  AMQP_URL: Type.String({ default: 'amqp://guest:guest@127.0.0.1:5672', description: 'RabbitMQ URL' }),
+  ...serverSettings(3001),
+  ...storageSettings('accounts'),
   JWT_PRIVATE_KEY: Type.String({ minLength: 1, description: 'Ed25519 private key (PKCS#8 PEM) that signs access tokens' }),
   JWT_PUBLIC_KEY: Type.String({ minLength: 1, description: 'The matching public key (SPKI PEM)' }),
   ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ default: 900, minimum: 60, description: 'Lifetime of an access token' }),
@@ -13,5 +12,4 @@ export const configSchema = Type.Object({
   LOGIN_LIMIT_PER_ADDRESS: Type.Integer({ default: 30, minimum: 1, description: 'Login attempts per client address per window' }),
   LOGIN_LIMIT_PER_ACCOUNT: Type.Integer({ default: 10, minimum: 1, description: 'Failed logins per account per window' }),
   LOGIN_LIMIT_WINDOW_SECONDS: Type.Integer({ default: 900, minimum: 1, description: 'Length of the login rate-limit window' }),
-  LOG_LEVEL: Type.String({ default: 'info', description: 'pino log level' }),
 });

@@ -8,9 +8,7 @@ const config = loadConfig(configSchema);
 await runService({
   name: 'gateway',
   app,
-  host: config.HOST,
-  port: config.PORT,
-  logLevel: config.LOG_LEVEL,
+  config,
   // Clients do not choose request ids: the gateway is where they start.
   trustRequestId: false,
   options: {

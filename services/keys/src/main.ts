@@ -8,9 +8,7 @@ const config = loadConfig(configSchema);
 await runService({
   name: 'keys',
   app,
-  host: config.HOST,
-  port: config.PORT,
-  logLevel: config.LOG_LEVEL,
+  config,
   options: {
     mongoUrl: config.MONGODB_URI,
     amqpUrl: config.AMQP_URL,
