@@ -41,6 +41,8 @@ export const SessionDeclared = defineEvent('SessionDeclared', 1, Type.Object({
   port: Type.Integer(),
   joinCommand: Type.String(),
   hostKeyFingerprint: Type.Optional(Type.String()),
+  /** The join command with the declared host key pinned, so a guest never trusts an unknown key. */
+  pinnedJoinCommand: Type.Optional(Type.String()),
 }));
 
 export const SessionEnded = defineEvent('SessionEnded', 1, Type.Object({
