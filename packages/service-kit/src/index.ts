@@ -7,3 +7,4 @@ export { busPlugin } from './plugins/bus.js';
 export { outboxPlugin, type OutboxPluginOptions } from './plugins/outbox.js';
 export { authPlugin } from './plugins/auth.js';
 export { subscriptionsPlugin, on, type Subscription } from './plugins/subscriptions.js';
+export { serviceAuthPlugin } from './plugins/service-auth.js';

@@ -62,6 +62,8 @@ describe('gateway routing', () => {
 
   it('keeps the query string and answers unknown paths with a 404 and a code', async () => {
     expect((await gateway.inject({ url: '/api/v1/users/bob/keys.json?x=1' })).json().url).toBe('/api/v1/users/bob/keys.json?x=1');
+    // Internal snapshots are for services on the private network, never for the public entry.
+    expect((await gateway.inject({ url: '/internal/v1/snapshot/keys' })).statusCode).toBe(404);
     const missing = await gateway.inject({ url: '/api/v1/nothing-here' });
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toMatchObject({ code: 'NOT_FOUND' });

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { UserDeleted, UserRegistered, UserUpdated } from '@tmuxme/events';
-import { authPlugin, busPlugin, databasePlugin, healthPlugin, on, outboxPlugin, subscriptionsPlugin } from '@tmuxme/service-kit';
+import { authPlugin, busPlugin, databasePlugin, healthPlugin, on, outboxPlugin, serviceAuthPlugin, subscriptionsPlugin } from '@tmuxme/service-kit';
 import { keyModel } from './model/key.js';
 import { userModel } from './model/user.js';
 import { Keys } from './domain/keys.js';
@@ -9,6 +9,7 @@ import { recordUserOnUserRegistered } from './events/record-user-on-user-registe
 import { removeKeysOnUserDeleted } from './events/remove-keys-on-user-deleted.js';
 import { userKeysRoutes } from './routes/user-keys.js';
 import { publicKeysRoutes } from './routes/public-keys.js';
+import { internalSnapshotRoutes } from './routes/internal-snapshot.js';
 
 export interface KeysOptions {
   mongoUrl: string;
@@ -18,6 +19,8 @@ export interface KeysOptions {
   /** The queue this service's replicas share. */
   queue?: string;
   jwtPublicKey: string;
+  /** The credential tunnel boxes present to read the key snapshot. */
+  serviceToken?: string;
   maxKeysPerUser?: number;
   /** How long `keys.json` answers may come from memory; default 2 s. */
   publicKeysTtlMs?: number;
@@ -31,6 +34,7 @@ const keysApp: FastifyPluginAsync<KeysOptions> = async (app, options) => {
   await app.register(busPlugin, { url: options.amqpUrl, producer: 'keys', exchange: options.exchange, deadLetterExchange: options.deadLetterExchange });
   await app.register(outboxPlugin, { models: (db) => [keyModel(db)], intervalMs: options.outboxIntervalMs });
   await app.register(authPlugin, { publicKey: options.jwtPublicKey });
+  await app.register(serviceAuthPlugin, { serviceToken: options.serviceToken ?? '' });
 
   const keysCollection = keyModel(app.db);
   const users = userModel(app.db);
@@ -49,6 +53,7 @@ const keysApp: FastifyPluginAsync<KeysOptions> = async (app, options) => {
   });
   await app.register(userKeysRoutes, { keys });
   await app.register(publicKeysRoutes, { keys });
+  await app.register(internalSnapshotRoutes, { keys });
 };
 
 export default fp(keysApp, { name: 'keys-app' });

@@ -13,6 +13,7 @@ await runService({
     mongoUrl: config.MONGODB_URI,
     amqpUrl: config.AMQP_URL,
     jwtPublicKey: config.JWT_PUBLIC_KEY,
+    serviceToken: config.SERVICE_TOKEN,
     maxKeysPerUser: config.MAX_KEYS_PER_USER,
     publicKeysTtlMs: config.PUBLIC_KEYS_CACHE_MS,
   },

@@ -110,6 +110,16 @@ export class Keys {
     return keys.map((k) => ({ id: k._id.toString(), type: k.type, key: keyLine(k), fingerprint: k.fingerprint }));
   }
 
+  /** One page of every live key, in id order; `next` is the cursor of the following page. */
+  async snapshot(after: string | undefined, limit: number) {
+    const page = await this.deps.keys.find({ ...live, ...(after ? { _id: { $gt: after } } : {}) },
+      { userId: 1, username: 1, type: 1, blob: 1, fingerprint: 1 }).sort({ _id: 1 }).limit(limit).lean();
+    return {
+      keys: page.map((k) => ({ keyId: k._id.toString(), userId: k.userId, username: k.username, type: k.type, key: keyLine(k), fingerprint: k.fingerprint })),
+      next: page.length === limit ? page[page.length - 1]!._id.toString() : null,
+    };
+  }
+
   async recordUser(userId: string, username: string) {
     await this.deps.users.updateOne({ _id: userId, deleted: false }, { $set: { username } }, { upsert: true }).catch((error) => {
       // A tombstone for this id exists: the account was deleted, and stays so.
