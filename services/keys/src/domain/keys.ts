@@ -5,7 +5,7 @@ import { badRequest, conflict, HttpError, notFound, unauthorized } from '@tmuxme
 import type { KeyDocument } from '../model/key.js';
 import type { UserDocument } from '../model/user.js';
 import { keyAdded, keyRemoved } from '../events/key-events.js';
-import { InvalidKeyError, parsePublicKey } from '../ssh-key/index.js';
+import { InvalidKeyError, parsePublicKey } from '@tmuxme/ssh-keys';
 import { PublicKeysCache } from './public-keys-cache.js';
 
 export interface KeysDeps {
