@@ -41,6 +41,9 @@ export class StagedEventRelay {
   private again = false;
   private stopped = false;
   private failing = false;
+  /** Full tombstone sweeps are a scan on FerretDB; most passes only look at what they just published. */
+  private passes = 0;
+  private readonly published = new Map<string, Set<unknown>>();
 
   constructor(private readonly options: StagedEventRelayOptions) {}
 
@@ -89,7 +92,12 @@ export class StagedEventRelay {
     }
     // Still purges while the broker is down: tombstones whose events went out before need not wait.
     try {
-      for (const [name, model] of this.options.models) await this.purgeTombstones(name, model);
+      const sweep = this.passes++ % fullSweepEvery === 0;
+      for (const [name, model] of this.options.models) {
+        const ids = sweep ? undefined : [...(this.published.get(name) ?? [])];
+        if (sweep || ids!.length > 0) await this.purgeTombstones(name, model, ids);
+      }
+      this.published.clear();
     } catch (error) {
       failure ??= error;
     }
@@ -115,6 +123,7 @@ export class StagedEventRelay {
       if (await this.committed(staged)) {
         await bus.publish(envelope);
         await staging.deleteOne({ _id: staged._id });
+        this.noteRelayed(aggregate.collection, aggregate.id);
         moved = true;
       } else if (Date.now() - staged.createdAt.getTime() > graceMs) {
         // Its write failed, crashed or was overwritten by a concurrent update: the state this event
@@ -126,6 +135,11 @@ export class StagedEventRelay {
       // Otherwise the write is likely still in flight; a later pass looks again.
     }
     return moved && batch.length === batchSize;
+  }
+
+  private noteRelayed(collection: string, id: unknown): void {
+    const ids = this.published.get(collection) ?? new Set();
+    this.published.set(collection, ids.add(id));
   }
 
   private async committed({ _id, aggregate }: StagedEvent): Promise<boolean> {
@@ -140,9 +154,10 @@ export class StagedEventRelay {
    * read sees them unless they were already relayed. (The other order could miss a deletion landing in
    * between and purge it with its event still staged; the relay would then discard that event.)
    */
-  private async purgeTombstones(name: string, model: OutboxModel): Promise<void> {
+  private async purgeTombstones(name: string, model: OutboxModel, among?: unknown[]): Promise<void> {
     const { staging, batchSize } = this.options;
-    const tombstones = await model.collection.find({ deletedAt: { $ne: null } }, { projection: { _id: 1 } })
+    const scope = among ? { _id: { $in: among.map(asId) } } : {};
+    const tombstones = await model.collection.find({ ...scope, deletedAt: { $ne: null } }, { projection: { _id: 1 } })
       .limit(batchSize).toArray();
     if (tombstones.length === 0) return;
     const ids = tombstones.map((tombstone) => tombstone._id);
@@ -150,6 +165,9 @@ export class StagedEventRelay {
     await model.collection.deleteMany({ _id: { $in: ids, $nin: waiting.map(asId) }, deletedAt: { $ne: null } });
   }
 }
+
+/** Every this many passes the relay looks for all tombstones, catching any a crash left behind. */
+const fullSweepEvery = 60;
 
 /** An aggregate's id is whatever its model's `_id` is; the driver's filter types assume an ObjectId. */
 function asId(id: unknown): mongoose.Types.ObjectId {
