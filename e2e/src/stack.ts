@@ -1,9 +1,10 @@
 import type { FastifyPluginAsync, FastifyPluginOptions } from 'fastify';
 import { generateSigningKeys } from '@tmuxme/auth';
 import { createServer, type Server } from '@tmuxme/service-kit';
-import { testExchanges, uniqueName } from '@tmuxme/testing';
+import { generateSshKey, testExchanges, uniqueName } from '@tmuxme/testing';
 import accountsApp from '@tmuxme/accounts/app';
 import keysApp from '@tmuxme/keys/app';
+import sessionsApp, { type SessionsOptions } from '@tmuxme/sessions/app';
 import gatewayApp, { type GatewayOptions } from '@tmuxme/gateway/app';
 
 export interface StackOptions {
@@ -12,12 +13,16 @@ export interface StackOptions {
   amqpUrl: string;
   extraRoutes?: GatewayOptions['extraRoutes'];
   extraUpstreams?: GatewayOptions['upstreams'];
+  /** Lease limits and timings for the sessions service, e.g. the benchmark's. */
+  sessions?: Partial<Pick<SessionsOptions, 'boxes' | 'maxLeasesPerUser' | 'leaseTtlMs' | 'sessionTtlMs' | 'sweepIntervalMs'>>;
 }
 
 export interface Stack {
   gatewayUrl: string;
   exchange: string;
-  servers: Record<'accounts' | 'keys' | 'gateway', Server>;
+  servers: Record<'accounts' | 'keys' | 'sessions' | 'gateway', Server>;
+  /** The tunnel box the sessions service leases ports on (by default with a fresh host key). */
+  tunnelBox: SessionsOptions['boxes'][number];
   close(): Promise<void>;
 }
 
@@ -34,8 +39,8 @@ function databaseUrl(base: string, name: string): string {
   return url.toString();
 }
 
-/** accounts, keys and the gateway on free loopback ports, each with its own database, sharing one private exchange. */
-export async function startStack({ mongoUrl, amqpUrl, extraRoutes, extraUpstreams }: StackOptions): Promise<Stack> {
+/** accounts, keys, sessions and the gateway on free loopback ports, each with its own database, sharing one private exchange. */
+export async function startStack({ mongoUrl, amqpUrl, extraRoutes, extraUpstreams, sessions: sessionsSettings }: StackOptions): Promise<Stack> {
   const signing = generateSigningKeys();
   const run = uniqueName('stack').replace(/-/g, '_');
   const exchanges = testExchanges();
@@ -49,18 +54,27 @@ export async function startStack({ mongoUrl, amqpUrl, extraRoutes, extraUpstream
   const keys = await listen(keysApp, {
     ...bus, mongoUrl: databaseUrl(mongoUrl, `${run}_keys`), queue: `${run}.keys`, jwtPublicKey: signing.publicKey,
   });
+  const boxes = sessionsSettings?.boxes ?? [{
+    tunnelHost: '127.0.0.1', tunnelPort: 2222, hostKey: (await generateSshKey('ed25519', undefined, 'root@tunnel-box')).publicKey,
+    ports: { first: 20000, last: 29999 },
+  }];
+  const sessions = await listen(sessionsApp, {
+    ...bus, mongoUrl: databaseUrl(mongoUrl, `${run}_sessions`), queue: `${run}.sessions`, jwtPublicKey: signing.publicKey,
+    ...sessionsSettings, boxes,
+  });
   const gateway = await listen(gatewayApp, {
-    upstreams: { accounts: accounts.url, keys: keys.url, ...extraUpstreams },
+    upstreams: { accounts: accounts.url, keys: keys.url, sessions: sessions.url, ...extraUpstreams },
     extraRoutes,
   }, false);
 
   return {
     gatewayUrl: gateway.url,
     exchange: exchanges.exchange,
-    servers: { accounts: accounts.server, keys: keys.server, gateway: gateway.server },
+    servers: { accounts: accounts.server, keys: keys.server, sessions: sessions.server, gateway: gateway.server },
+    tunnelBox: boxes[0]!,
     async close() {
       await gateway.server.close();
-      await Promise.all([accounts.server.close(), keys.server.close()]);
+      await Promise.all([accounts.server.close(), keys.server.close(), sessions.server.close()]);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { resolve } from 'node:path';
 import { generateSigningKeys } from '@tmuxme/auth';
 import { eventually, freePort, testAmqpUrl, uniqueName } from '@tmuxme/testing';
@@ -29,6 +30,13 @@ function startMain(service: string, env: Record<string, string>) {
   return { child, exited, output: () => output };
 }
 
+/** A real host key line for the sessions service, made without a subprocess so the table can be built up front. */
+function ed25519PublicKeyLine(): string {
+  const { x } = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
+  const field = (bytes: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, bytes.length]), bytes]);
+  return `ssh-ed25519 ${Buffer.concat([field(Buffer.from('ssh-ed25519')), field(Buffer.from(x!, 'base64url'))]).toString('base64')}`;
+}
+
 function database(name: string) {
   const url = new URL(process.env.TEST_MONGODB_URL!);
   url.pathname = `/${uniqueName(name).replace(/-/g, '_')}`;
@@ -41,6 +49,7 @@ describe('service processes', () => {
   it.each([
     ['accounts', { JWT_PRIVATE_KEY: keys.privateKey, JWT_PUBLIC_KEY: keys.publicKey, MONGODB_URI: database('accounts') }],
     ['keys', { JWT_PUBLIC_KEY: keys.publicKey, MONGODB_URI: database('keys') }],
+    ['sessions', { JWT_PUBLIC_KEY: keys.publicKey, MONGODB_URI: database('sessions'), TUNNEL_HOST_KEY: ed25519PublicKeyLine() }],
     ['gateway', {}],
   ])('%s starts, answers /readyz and stops cleanly on SIGTERM', async (service, env) => {
     const port = await freePort();

@@ -1,0 +1,91 @@
+import type { FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import { UserDeleted, UserRegistered, UserUpdated } from '@tmuxme/events';
+import { authPlugin, busPlugin, databasePlugin, healthPlugin, on, outboxPlugin, serviceAuthPlugin, subscriptionsPlugin } from '@tmuxme/service-kit';
+import { leaseModel } from './model/lease.js';
+import { sessionModel } from './model/session.js';
+import { endingModel } from './model/ending.js';
+import { leaseSlotModel, portClaimModel } from './model/claim.js';
+import { userModel } from './model/user.js';
+import { TunnelBoxes, type TunnelBoxConfig } from './domain/tunnel-boxes.js';
+import { Users } from './domain/users.js';
+import { Endings } from './domain/endings.js';
+import { Leases } from './domain/leases.js';
+import { Sessions } from './domain/sessions.js';
+import { Sweeper } from './domain/sweeper.js';
+import { recordUserOnUserRegistered } from './events/record-user-on-user-registered.js';
+import { endSessionsOnUserDeleted } from './events/end-sessions-on-user-deleted.js';
+import { portRoutes } from './routes/port.js';
+import { sessionsRoutes } from './routes/sessions.js';
+import { internalSnapshotRoutes } from './routes/internal-snapshot.js';
+
+export type { TunnelBoxConfig };
+
+export interface SessionsOptions {
+  mongoUrl: string;
+  amqpUrl: string;
+  exchange?: string;
+  deadLetterExchange?: string;
+  /** The queue this service's replicas share. */
+  queue?: string;
+  jwtPublicKey: string;
+  /** The credential tunnel boxes present to read the lease snapshot. */
+  serviceToken?: string;
+  /** Where ports are leased; one box is the usual case, more spread the load. */
+  boxes: TunnelBoxConfig[];
+  /** Live leases one user may hold at once; default 5. */
+  maxLeasesPerUser?: number;
+  /** How long a lease waits for its session to be declared; default 2 minutes. */
+  leaseTtlMs?: number;
+  /** How long a session lives after its last heartbeat; default 90 s. */
+  sessionTtlMs?: number;
+  /** How often each replica ends what has expired; default 5 s. */
+  sweepIntervalMs?: number;
+  outboxIntervalMs?: number;
+}
+
+/** The sessions service: port leases on the tunnel boxes, and pairing sessions. It never listens by itself. */
+const sessionsApp: FastifyPluginAsync<SessionsOptions> = async (app, options) => {
+  const boxes = new TunnelBoxes(options.boxes);
+  await app.register(healthPlugin, { service: 'sessions' });
+  await app.register(databasePlugin, { url: options.mongoUrl });
+  await app.register(busPlugin, { url: options.amqpUrl, producer: 'sessions', exchange: options.exchange, deadLetterExchange: options.deadLetterExchange });
+  await app.register(outboxPlugin, { models: (db) => [leaseModel(db), sessionModel(db), endingModel(db)], intervalMs: options.outboxIntervalMs });
+  await app.register(authPlugin, { publicKey: options.jwtPublicKey });
+  await app.register(serviceAuthPlugin, { serviceToken: options.serviceToken ?? '' });
+
+  const models = {
+    leases: leaseModel(app.db), sessions: sessionModel(app.db), endings: endingModel(app.db),
+    portClaims: portClaimModel(app.db), slots: leaseSlotModel(app.db), users: userModel(app.db),
+  };
+  await Promise.all(Object.values(models).map((model) => model.init()));
+  const users = new Users(models.users);
+  const endings = new Endings(models.endings, app.outbox);
+  const leases = new Leases({
+    leases: models.leases, portClaims: models.portClaims, slots: models.slots, endings, boxes, users, outbox: app.outbox,
+    maxLeasesPerUser: options.maxLeasesPerUser ?? 5, leaseTtlMs: options.leaseTtlMs ?? 120_000,
+  });
+  const sessions = new Sessions({
+    sessions: models.sessions, leases, endings, users, boxes, outbox: app.outbox, sessionTtlMs: options.sessionTtlMs ?? 90_000,
+  });
+  app.metrics.gauge('port_leases_live', 'Ports leased and not yet released', () => models.portClaims.estimatedDocumentCount());
+
+  await app.register(subscriptionsPlugin, {
+    queue: options.queue ?? 'sessions',
+    subscriptions: [
+      on(UserRegistered, recordUserOnUserRegistered(users)),
+      on(UserUpdated, recordUserOnUserRegistered(users)),
+      on(UserDeleted, endSessionsOnUserDeleted(sessions)),
+    ],
+  });
+  const sweeper = new Sweeper({ sessions, leases, endings, intervalMs: options.sweepIntervalMs ?? 5000, logger: app.log });
+  sweeper.start();
+  // Before the database closes: onClose hooks run in reverse order of registration.
+  app.addHook('onClose', () => sweeper.stop());
+
+  await app.register(portRoutes, { leases });
+  await app.register(sessionsRoutes, { sessions });
+  await app.register(internalSnapshotRoutes, { leases: models.leases });
+};
+
+export default fp(sessionsApp, { name: 'sessions-app' });

@@ -1,0 +1,46 @@
+import type mongoose from 'mongoose';
+import type { Envelope } from '@tmuxme/events';
+import type { Outbox } from '@tmuxme/bus';
+import type { EndingDocument } from '../model/ending.js';
+import { isDuplicateKey } from './claims.js';
+
+export const leaseEnding = (leaseId: unknown) => `lease:${String(leaseId)}`;
+export const sessionEnding = (sessionId: unknown) => `session:${String(sessionId)}`;
+
+/** Ends leases and sessions exactly once, however many requests and sweepers try at the same moment. */
+export class Endings {
+  constructor(private readonly endings: mongoose.Model<EndingDocument>, private readonly outbox: Outbox) {}
+
+  /** Records the end with its events; false, publishing nothing, when it had ended already. */
+  async record(id: string, reason: string, events: Envelope[]): Promise<boolean> {
+    const { endings, outbox } = this;
+    try {
+      await outbox.write(events, { model: endings, id }, (eventIds) => endings.create({ _id: id, reason, eventIds }));
+      return true;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
+    }
+  }
+
+  async ended(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const found = await this.endings.find({ _id: { $in: ids } }, { _id: 1 }).lean();
+    return new Set(found.map((ending) => ending._id));
+  }
+
+  async isEnded(id: string): Promise<boolean> {
+    return (await this.endings.findById(id, { _id: 1 }).lean()) !== null;
+  }
+
+  /** The ends of one kind recorded before `before` and not yet let go. */
+  async recordedBefore(kind: 'lease' | 'session', before: Date): Promise<string[]> {
+    const found = await this.endings.find({ _id: { $regex: `^${kind}:` }, createdAt: { $lt: before }, deletedAt: null }, { _id: 1 }).lean();
+    return found.map((ending) => ending._id);
+  }
+
+  /** Lets the outbox relay purge these once their events are out. */
+  async forget(ids: string[]) {
+    if (ids.length > 0) await this.endings.updateMany({ _id: { $in: ids }, deletedAt: null }, { $set: { deletedAt: new Date() } });
+  }
+}

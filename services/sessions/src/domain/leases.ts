@@ -1,0 +1,162 @@
+import { randomInt } from 'node:crypto';
+import mongoose from 'mongoose';
+import type { Principal } from '@tmuxme/auth';
+import type { Outbox } from '@tmuxme/bus';
+import { forbidden, HttpError } from '@tmuxme/service-kit';
+import type { LeaseDocument } from '../model/lease.js';
+import type { ClaimDocument } from '../model/claim.js';
+import { portLeased, portReleased, type LeaseRef } from '../events/session-events.js';
+import { claim } from './claims.js';
+import { leaseEnding, type Endings } from './endings.js';
+import { randomPort, type TunnelBox, type TunnelBoxes } from './tunnel-boxes.js';
+import type { Users } from './users.js';
+
+export interface LeasesDeps {
+  leases: mongoose.Model<LeaseDocument>;
+  portClaims: mongoose.Model<ClaimDocument>;
+  slots: mongoose.Model<ClaimDocument>;
+  endings: Endings;
+  boxes: TunnelBoxes;
+  users: Users;
+  /** Stages PortLeased with the lease document's insert. */
+  outbox: Outbox;
+  maxLeasesPerUser: number;
+  /** How long a lease waits for its session to be declared. */
+  leaseTtlMs: number;
+}
+
+// Random probes find a free port at once while a range is mostly free; near full they collide, and
+// picking among the ports seen free takes over.
+const randomProbes = 8;
+const listedProbes = 5;
+const noFreePortRetryAfterSeconds = 30;
+
+const portKey = (tunnelHost: string, port: number) => `${tunnelHost}:${port}`;
+
+/** The claims (by `_id`) a lease holds, or has got so far while leasing. */
+interface Held {
+  slot?: string;
+  port?: string;
+}
+
+export const leaseRef = (lease: Pick<LeaseDocument, '_id' | 'userId' | 'username' | 'tunnelHost' | 'port'>): LeaseRef => ({
+  leaseId: lease._id.toString(), userId: lease.userId, username: lease.username, tunnelHost: lease.tunnelHost, port: lease.port,
+});
+
+/**
+ * Port leases. Every exclusive thing a lease holds is claimed by an insert under a unique key: the port
+ * (`port_claims`), one of the user's slots (`lease_slots`, which is what makes the cap race-free) and, in
+ * the end, its ending. So any number of replicas can lease at once without handing out a port twice.
+ */
+export class Leases {
+  constructor(private readonly deps: LeasesDeps) {}
+
+  async lease(owner: Principal, requestId: string) {
+    const { leases, outbox, users, leaseTtlMs } = this.deps;
+    await users.assertLive(owner);
+    const _id = new mongoose.Types.ObjectId();
+    const leaseId = _id.toString();
+    const held: Held = {};
+    try {
+      held.slot = await this.claimSlot(owner.userId, leaseId);
+      const { box, port } = await this.claimPort(leaseId);
+      held.port = portKey(box.tunnelHost, port);
+      const lease = {
+        _id, userId: owner.userId, username: owner.username, slot: held.slot, tunnelHost: box.tunnelHost, tunnelPort: box.tunnelPort, port,
+        expiresAt: new Date(Date.now() + leaseTtlMs),
+      };
+      await outbox.write([portLeased(lease, requestId)], { model: leases, id: _id }, (eventIds) => leases.create({ ...lease, eventIds }));
+      return { port, tunnelHost: box.tunnelHost, tunnelPort: box.tunnelPort, tunnelHostKey: box.hostKeyLine, leaseId, expiresAt: lease.expiresAt.toISOString() };
+    } catch (error) {
+      await this.dropClaims(leaseId, held);
+      throw error;
+    }
+  }
+
+  /** Starts at a random slot, so one user's concurrent requests rarely contend for the same one. */
+  private async claimSlot(userId: string, leaseId: string): Promise<string> {
+    const { slots, maxLeasesPerUser } = this.deps;
+    const first = randomInt(maxLeasesPerUser);
+    for (let i = 0; i < maxLeasesPerUser; i += 1) {
+      const _id = `${userId}:${(first + i) % maxLeasesPerUser}`;
+      if (await claim(slots, { _id, scope: userId, leaseId })) return _id;
+    }
+    throw new HttpError(429, 'TOO_MANY_LEASES',
+      `You hold ${maxLeasesPerUser} port leases already; end a session, or wait until an unused lease expires.`);
+  }
+
+  private async claimPort(leaseId: string): Promise<{ box: TunnelBox; port: number }> {
+    const { portClaims, boxes } = this.deps;
+    const tryPort = async (box: TunnelBox, port: number) =>
+      claim(portClaims, { _id: portKey(box.tunnelHost, port), scope: box.tunnelHost, leaseId });
+    for (const box of boxes.inRandomOrder()) {
+      for (let i = 0; i < randomProbes; i += 1) {
+        const port = randomPort(box);
+        if (await tryPort(box, port)) return { box, port };
+      }
+      for (let i = 0; i < listedProbes; i += 1) {
+        const free = await this.freePorts(box);
+        if (free.length === 0) break;
+        const port = free[randomInt(free.length)]!;
+        if (await tryPort(box, port)) return { box, port };
+      }
+    }
+    throw new HttpError(503, 'NO_FREE_PORT', 'Every tunnel port is in use right now; try again in a little while.', { retryAfter: noFreePortRetryAfterSeconds });
+  }
+
+  private async freePorts(box: TunnelBox): Promise<number[]> {
+    const taken = new Set((await this.deps.portClaims.find({ scope: box.tunnelHost }, { _id: 1 }).lean()).map((c) => c._id));
+    const free: number[] = [];
+    for (let port = box.ports.first; port <= box.ports.last; port += 1) {
+      if (!taken.has(portKey(box.tunnelHost, port))) free.push(port);
+    }
+    return free;
+  }
+
+  /** The caller's live lease on this port, found through the port's claim, for declaring a session on it. */
+  async heldBy(userId: string, port: number): Promise<LeaseDocument> {
+    const { portClaims, leases, endings, boxes } = this.deps;
+    for (const box of boxes.covering(port)) {
+      const portClaim = await portClaims.findById(portKey(box.tunnelHost, port)).lean();
+      const lease = portClaim && await leases.findById(portClaim.leaseId).lean();
+      if (lease?.userId === userId && !lease.deletedAt && !await endings.isEnded(leaseEnding(lease._id))) return lease;
+    }
+    throw forbidden('PORT_NOT_LEASED', `Port ${port} is not leased to you; ask for a port first (GET /api/v1/pairing/port).`);
+  }
+
+  /** Ends the lease once (PortReleased), then frees its port and slot for reuse. */
+  async release(lease: LeaseRef, reason: string, requestId?: string) {
+    await this.deps.endings.record(leaseEnding(lease.leaseId), reason, [portReleased(lease, requestId)]);
+    await this.cleanUp(lease.leaseId);
+  }
+
+  /** Idempotent, so the sweeper can finish what a crashed replica left half done. */
+  async cleanUp(leaseId: string) {
+    const lease = await this.deps.leases.findById(leaseId, { slot: 1, tunnelHost: 1, port: 1 }).lean();
+    // A lease document is purged only after it was marked gone, which comes after its claims went.
+    if (!lease) return;
+    await this.dropClaims(leaseId, { slot: lease.slot, port: portKey(lease.tunnelHost, lease.port) });
+    await this.deps.leases.updateOne({ _id: leaseId, deletedAt: null }, { $set: { deletedAt: new Date() } });
+  }
+
+  /** Deletes by `_id` (the only lookup FerretDB v1 answers without a scan), and only this lease's claims. */
+  private async dropClaims(leaseId: string, held: Held) {
+    await Promise.all([
+      held.port && this.deps.portClaims.deleteOne({ _id: held.port, leaseId }),
+      held.slot && this.deps.slots.deleteOne({ _id: held.slot, leaseId }),
+    ]);
+  }
+
+  live(filter: { userId?: string } = {}) {
+    return this.deps.leases.find({ ...filter, deletedAt: null }).lean();
+  }
+
+  /** Claims left behind by a lease that was never written (its replica died between the inserts). */
+  async dropOrphanClaims(liveLeaseIds: Set<string>, olderThan: Date) {
+    for (const claims of [this.deps.portClaims, this.deps.slots]) {
+      const old = await claims.find({ createdAt: { $lt: olderThan } }, { leaseId: 1 }).lean();
+      const orphans = old.filter((c) => !liveLeaseIds.has(c.leaseId)).map((c) => c._id);
+      if (orphans.length > 0) await claims.deleteMany({ _id: { $in: orphans } });
+    }
+  }
+}

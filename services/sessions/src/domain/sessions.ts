@@ -1,0 +1,186 @@
+import mongoose from 'mongoose';
+import type { Principal } from '@tmuxme/auth';
+import type { Outbox } from '@tmuxme/bus';
+import { badRequest, conflict, forbidden, notFound } from '@tmuxme/service-kit';
+import type { SessionDocument } from '../model/session.js';
+import { sessionDeclared, sessionEnded, type EndReason } from '../events/session-events.js';
+import { sessionEnding, type Endings } from './endings.js';
+import { foldGuests, type GuestInput } from './guests.js';
+import { parseHostKey } from './host-key.js';
+import { joinCommand, pinnedJoinCommand } from './join-commands.js';
+import { leaseRef, type Leases } from './leases.js';
+import type { TunnelBoxes } from './tunnel-boxes.js';
+import type { Users } from './users.js';
+import { isDuplicateKey } from './claims.js';
+
+export interface SessionsDeps {
+  sessions: mongoose.Model<SessionDocument>;
+  leases: Leases;
+  endings: Endings;
+  users: Users;
+  boxes: TunnelBoxes;
+  /** Stages SessionDeclared with the session document's insert. */
+  outbox: Outbox;
+  /** A session ends this long after its last heartbeat. */
+  sessionTtlMs: number;
+}
+
+export interface DeclareInput {
+  port: number;
+  guests: GuestInput[];
+  hostKey?: string;
+}
+
+// What a session says, whatever the outbox has recorded about it.
+type Session = Omit<SessionDocument, 'eventIds' | 'deletedAt'>;
+
+const notFoundError = () => notFound('SESSION_NOT_FOUND', 'You have no live session with that id.');
+
+/**
+ * Pairing sessions. A session is live while its document stands, no ending is recorded for it and its
+ * last heartbeat is recent: whatever the sweeper has not caught up with yet already counts as over.
+ */
+export class Sessions {
+  constructor(private readonly deps: SessionsDeps) {}
+
+  async declare(host: Principal, input: DeclareInput, requestId: string) {
+    const { boxes, users, sessions, outbox, sessionTtlMs } = this.deps;
+    if (boxes.covering(input.port).length === 0) {
+      throw badRequest('PORT_OUT_OF_RANGE', `Port ${input.port} is not a tunnel port (those are ${boxes.describeRanges()}); ask for a port first.`, { field: 'port' });
+    }
+    const guests = foldGuests(input.guests, host.username);
+    const hostKey = input.hostKey === undefined ? undefined : parseHostKey(input.hostKey);
+    await users.assertLive(host);
+    const guestIds = await this.guestIds(guests.map((guest) => guest.username));
+    const lease = await this.declarableLease(host, input.port);
+
+    const _id = new mongoose.Types.ObjectId();
+    const session = {
+      _id, leaseId: lease._id.toString(), host: { userId: host.userId, username: host.username },
+      guests: guests.map((guest) => ({ ...guest, userId: guestIds.get(guest.username)! })),
+      tunnelHost: lease.tunnelHost, tunnelPort: lease.tunnelPort, port: lease.port,
+      hostKey: hostKey?.line ?? null, hostKeyFingerprint: hostKey?.fingerprint ?? null,
+      expiresAt: new Date(Date.now() + sessionTtlMs), createdAt: new Date(),
+    };
+    try {
+      await outbox.write([sessionDeclared(session, requestId)], { model: sessions, id: _id }, (eventIds) => sessions.create({ ...session, eventIds }));
+    } catch (error) {
+      // Two declarations raced for this lease; the unique index let one through.
+      if (isDuplicateKey(error)) throw this.portInSession(input.port);
+      throw error;
+    }
+    return this.view(session, host.userId);
+  }
+
+  /** Every guest must have a live account; all the unknown ones are named at once. */
+  private async guestIds(usernames: string[]) {
+    const ids = await this.deps.users.idsByName(usernames);
+    const unknownGuests = usernames.filter((username) => !ids.has(username));
+    if (unknownGuests.length > 0) {
+      throw badRequest('UNKNOWN_GUESTS', `There is no account called ${unknownGuests.map((name) => `"${name}"`).join(', ')}.`, { field: 'guests', unknownGuests });
+    }
+    return ids;
+  }
+
+  private async declarableLease(host: Principal, port: number) {
+    const lease = await this.deps.leases.heldBy(host.userId, port);
+    // A lease carrying a session no longer expires by itself. (Otherwise the insert's unique index tells.)
+    if (lease.expiresAt.getTime() <= Date.now()) {
+      if (await this.deps.sessions.exists({ leaseId: lease._id.toString() })) throw this.portInSession(port);
+      throw forbidden('LEASE_EXPIRED', `Your lease on port ${port} has expired; ask for a new port.`);
+    }
+    return lease;
+  }
+
+  private portInSession(port: number) {
+    return conflict('PORT_IN_SESSION', `Port ${port} carries a session already; ask for another port for a new session.`);
+  }
+
+  async list(viewer: Principal) {
+    await this.deps.users.assertLive(viewer);
+    const { userId } = viewer;
+    const found = await this.liveWhere({ $or: [{ 'host.userId': userId }, { 'guests.userId': userId }] });
+    return found.map((session) => this.view(session, userId));
+  }
+
+  async get(viewer: Principal, sessionId: string) {
+    return this.view(await this.visibleTo(viewer, sessionId), viewer.userId);
+  }
+
+  async heartbeat(host: Principal, sessionId: string) {
+    const session = await this.hostedBy(host, sessionId);
+    const expiresAt = new Date(Date.now() + this.deps.sessionTtlMs);
+    // A heartbeat racing the end's tombstone may undo it (FerretDB rewrites whole documents); the ending
+    // itself is a separate record, so the session stays over and the sweeper marks it gone again.
+    await this.deps.sessions.updateOne({ _id: session._id, deletedAt: null }, { $set: { expiresAt } });
+    return { expiresAt: expiresAt.toISOString() };
+  }
+
+  async remove(host: Principal, sessionId: string, requestId: string) {
+    await this.end(await this.hostedBy(host, sessionId), 'ended', requestId);
+  }
+
+  /**
+   * Ends the session and releases its lease, each once (SessionEnded, PortReleased). Idempotent, so a
+   * sweeper may call it again for a session whose end another replica left half done.
+   */
+  async end(session: Session, reason: EndReason, requestId?: string) {
+    const sessionId = session._id.toString();
+    await this.deps.endings.record(sessionEnding(sessionId), reason, [sessionEnded(sessionId, reason, requestId)]);
+    const lease = { leaseId: session.leaseId, userId: session.host.userId, username: session.host.username, tunnelHost: session.tunnelHost, port: session.port };
+    await this.deps.leases.release(lease, `session ${reason}`, requestId);
+    await this.deps.sessions.updateOne({ _id: session._id, deletedAt: null }, { $set: { deletedAt: new Date() } });
+  }
+
+  /** A deleted account's sessions end and its leases go; sessions it was a guest in carry on without it. */
+  async endAccount(userId: string, username: string, requestId?: string) {
+    await this.deps.users.markDeleted(userId, username);
+    for (const session of await this.deps.sessions.find({ 'host.userId': userId, deletedAt: null }).lean()) {
+      await this.end(session, 'account-deleted', requestId);
+    }
+    for (const lease of await this.deps.leases.live({ userId })) {
+      await this.deps.leases.release(leaseRef(lease), 'account deleted', requestId);
+    }
+  }
+
+  /** Every session document not yet marked gone, ended or not: the sweeper's work list. */
+  standing() {
+    return this.deps.sessions.find({ deletedAt: null }).lean();
+  }
+
+  private async liveWhere(filter: mongoose.QueryFilter<SessionDocument>) {
+    const found = await this.deps.sessions.find({ ...filter, deletedAt: null, expiresAt: { $gt: new Date() } }).sort({ createdAt: 1 }).lean();
+    const ended = await this.deps.endings.ended(found.map((session) => sessionEnding(session._id)));
+    return found.filter((session) => !ended.has(sessionEnding(session._id)));
+  }
+
+  /** Host or guest; anyone else learns nothing, not even that the session exists. */
+  private async visibleTo(viewer: Principal, sessionId: string) {
+    if (!mongoose.isValidObjectId(sessionId)) throw notFoundError();
+    const [session] = await this.liveWhere({ _id: sessionId, $or: [{ 'host.userId': viewer.userId }, { 'guests.userId': viewer.userId }] });
+    if (!session) throw notFoundError();
+    return session;
+  }
+
+  private async hostedBy(host: Principal, sessionId: string) {
+    const session = await this.visibleTo(host, sessionId);
+    if (session.host.userId !== host.userId) throw forbidden('NOT_SESSION_HOST', 'Only the host of a session can keep it alive or end it.');
+    return session;
+  }
+
+  private view(session: Session, viewerId: string) {
+    return {
+      id: session._id.toString(),
+      role: session.host.userId === viewerId ? 'host' as const : 'guest' as const,
+      host: { username: session.host.username },
+      port: session.port,
+      tunnelHost: session.tunnelHost,
+      tunnelPort: session.tunnelPort,
+      guests: session.guests.map(({ username, access }) => ({ username, access })),
+      joinCommand: joinCommand(session),
+      ...(session.hostKey ? { hostKeyFingerprint: session.hostKeyFingerprint!, pinnedJoinCommand: pinnedJoinCommand(session, session.hostKey) } : {}),
+      createdAt: session.createdAt.toISOString(),
+      expiresAt: session.expiresAt.toISOString(),
+    };
+  }
+}

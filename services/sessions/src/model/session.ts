@@ -1,0 +1,52 @@
+import mongoose from 'mongoose';
+import { outboxFields, type OutboxFields } from '@tmuxme/bus';
+
+export interface SessionDocument extends OutboxFields {
+  _id: mongoose.Types.ObjectId;
+  leaseId: string;
+  host: { userId: string; username: string };
+  guests: { userId: string; username: string; access: 'rw' | 'ro' }[];
+  tunnelHost: string;
+  tunnelPort: number;
+  port: number;
+  hostKey: string | null;
+  hostKeyFingerprint: string | null;
+  expiresAt: Date;
+  createdAt: Date;
+}
+
+const guestSchema = new mongoose.Schema({
+  /** Matched on, so a later account that takes a deleted guest's name never sees the session. */
+  userId: { type: String, required: true },
+  username: { type: String, required: true },
+  access: { type: String, required: true, enum: ['rw', 'ro'] },
+}, { _id: false });
+
+/**
+ * A pairing session. Besides its creation only heartbeats write it (and all of them write the same
+ * field), and its end is a separate insert (see ending.ts), so a lost update cannot lose an end.
+ */
+const sessionSchema = new mongoose.Schema<SessionDocument>({
+  /** One session per lease: the unique index settles two declarations racing for one port. */
+  leaseId: { type: String, required: true, unique: true },
+  host: {
+    userId: { type: String, required: true, index: true },
+    username: { type: String, required: true },
+  },
+  guests: { type: [guestSchema], required: true },
+  tunnelHost: { type: String, required: true },
+  tunnelPort: { type: Number, required: true },
+  port: { type: Number, required: true },
+  /** The host's sshd key as `type base64`, for the pinned join command. */
+  hostKey: { type: String, default: null },
+  hostKeyFingerprint: { type: String, default: null },
+  /** Moved on by each heartbeat; the sweeper ends the session once it has passed. */
+  expiresAt: { type: Date, required: true },
+  createdAt: { type: Date, required: true, default: () => new Date() },
+});
+sessionSchema.index({ 'guests.userId': 1 });
+sessionSchema.plugin(outboxFields);
+
+export function sessionModel(db: mongoose.Connection) {
+  return db.models.Session as mongoose.Model<SessionDocument> ?? db.model('Session', sessionSchema);
+}

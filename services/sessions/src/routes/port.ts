@@ -1,0 +1,26 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { ErrorResponse, type HttpError } from '@tmuxme/service-kit';
+import type { Leases } from '../domain/leases.js';
+
+const Lease = Type.Object({
+  port: Type.Integer(), tunnelHost: Type.String(), tunnelPort: Type.Integer(), tunnelHostKey: Type.String(), leaseId: Type.String(), expiresAt: Type.String(),
+});
+
+/** A host asks for a port on a tunnel box before opening its reverse tunnel there. */
+export const portRoutes: FastifyPluginAsyncTypebox<{ leases: Leases }> = async (app, { leases }) => {
+  app.addHook('onRequest', app.authenticate);
+  // A full range frees up as leases end, so the refusal says when to ask again.
+  app.addHook('onError', async (_request, reply, error) => {
+    const retryAfter = (error as Partial<HttpError>).details?.retryAfter;
+    if (retryAfter) reply.header('retry-after', String(retryAfter));
+  });
+
+  app.get('/api/v1/pairing/port', {
+    schema: { response: { 200: Lease, 401: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse } },
+  }, async (request, reply) => {
+    // Every answer is a new lease: no cache may replay one.
+    reply.header('cache-control', 'no-store');
+    return leases.lease(request.user, request.id);
+  });
+};

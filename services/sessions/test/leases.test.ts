@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { EventSpy, testAmqpUrl } from '@tmuxme/testing';
+import { bearerFor, buildSessionsApp, sessionsOptions, tunnelBoxKey, type SessionsApp } from './sessions-app.js';
+
+/** Leasing ports: what a lease says, the per-user cap, and a range that runs out. */
+let app: SessionsApp;
+let small: SessionsApp;
+let spy: EventSpy;
+
+beforeAll(async () => {
+  const options = await sessionsOptions();
+  app = await buildSessionsApp(options);
+  // Three ports only, to run the range out.
+  small = await buildSessionsApp(await sessionsOptions({
+    boxes: [{ ...options.boxes[0]!, tunnelHost: 'tunnel.example.org', ports: { first: 21000, last: 21002 } }],
+  }));
+  spy = await EventSpy.start(testAmqpUrl(), options.exchange!, 'port.*');
+});
+afterAll(async () => {
+  await Promise.all([app?.close(), small?.close(), spy?.stop()]);
+});
+
+const lease = async (target: SessionsApp, username: string, headers: Record<string, string> = {}) =>
+  target.inject({ url: '/api/v1/pairing/port', headers: { ...await bearerFor({ userId: `u-${username}`, username }), ...headers } });
+
+describe('GET /api/v1/pairing/port', () => {
+  it('leases a free port on the box, with its host key, and publishes PortLeased', async () => {
+    const before = Date.now();
+    const response = await lease(app, 'alice', { 'x-request-id': 'req-lease' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['cache-control']).toBe('no-store');
+    const body = response.json();
+    const [type, blob] = (await tunnelBoxKey()).publicKey.split(' ');
+    expect(body).toEqual({
+      port: expect.any(Number), tunnelHost: '127.0.0.1', tunnelPort: 2222, tunnelHostKey: `${type} ${blob}`,
+      leaseId: expect.stringMatching(/^[0-9a-f]{24}$/), expiresAt: expect.any(String),
+    });
+    expect(body.port).toBeGreaterThanOrEqual(20000);
+    expect(body.port).toBeLessThanOrEqual(29999);
+    expect(Date.parse(body.expiresAt) - before).toBeGreaterThanOrEqual(119_000);
+    expect(Date.parse(body.expiresAt) - before).toBeLessThanOrEqual(121_000);
+
+    const [event] = await spy.waitFor('PortLeased');
+    expect(event).toMatchObject({
+      producer: 'sessions', routingKey: 'port.leased', requestId: 'req-lease',
+      data: { leaseId: body.leaseId, userId: 'u-alice', username: 'alice', tunnelHost: '127.0.0.1', port: body.port, expiresAt: body.expiresAt },
+    });
+  });
+
+  it('holds a user to five live leases: the sixth gets 429 and nothing is published for it', async () => {
+    const ports = [];
+    for (let i = 0; i < 5; i += 1) ports.push((await lease(app, 'bob')).json().port);
+    expect(new Set(ports).size).toBe(5);
+    const sixth = await lease(app, 'bob');
+    expect(sixth.json()).toMatchObject({ statusCode: 429, code: 'TOO_MANY_LEASES', message: expect.stringContaining('5 port leases') });
+    await spy.waitFor('PortLeased', 6);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(spy.ofType('PortLeased').filter((e) => e.data.username === 'bob')).toHaveLength(5);
+    expect(await app.db.collection('lease_slots').countDocuments({ scope: 'u-bob' })).toBe(5);
+    expect((await lease(app, 'carol')).statusCode).toBe(200);
+  });
+
+  it('answers 503 NO_FREE_PORT with Retry-After once every port of the range is leased', async () => {
+    const ports = [];
+    for (const name of ['dave', 'erin', 'frank']) ports.push((await lease(small, name)).json().port);
+    expect(ports.sort()).toEqual([21000, 21001, 21002]);
+    const full = await lease(small, 'grace');
+    expect(full.statusCode).toBe(503);
+    expect(full.json()).toMatchObject({ code: 'NO_FREE_PORT' });
+    expect(full.headers['retry-after']).toBe('30');
+    expect(await small.db.collection('lease_slots').countDocuments({ scope: 'u-grace' })).toBe(0);
+    expect(await small.db.collection('leases').countDocuments()).toBe(3);
+  });
+
+  it('refuses without a valid token', async () => {
+    for (const headers of [{}, { authorization: 'Bearer nope' }]) {
+      const response = await app.inject({ url: '/api/v1/pairing/port', headers });
+      expect(response.statusCode).toBe(401);
+    }
+  });
+});
