@@ -1,0 +1,89 @@
+import type { FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import { KeyAdded, KeyRemoved, PortLeased, PortReleased, UserDeleted } from '@tmuxme/events';
+import { busPlugin, databasePlugin, healthPlugin, on, serviceAuthPlugin, subscriptionsPlugin } from '@tmuxme/service-kit';
+import { ProjectionStore } from './model/projection-store.js';
+import { Projection } from './domain/projection.js';
+import { SnapshotSource } from './domain/snapshot-source.js';
+import { addKeyOnKeyAdded } from './events/add-key-on-key-added.js';
+import { removeKeyOnKeyRemoved } from './events/remove-key-on-key-removed.js';
+import { addLeaseOnPortLeased } from './events/add-lease-on-port-leased.js';
+import { releaseLeaseOnPortReleased } from './events/release-lease-on-port-released.js';
+import { forgetUserOnUserDeleted } from './events/forget-user-on-user-deleted.js';
+import { internalConvergeRoutes } from './routes/internal-converge.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The box's projection: `converge()` without going through HTTP, and its file writer. */
+    tunnelSync: Projection;
+  }
+}
+
+export interface TunnelSyncOptions {
+  mongoUrl: string;
+  amqpUrl: string;
+  exchange?: string;
+  deadLetterExchange?: string;
+  /** This box's host name as sessions stamps it on leases; leases of other boxes are ignored. */
+  tunnelHost: string;
+  /** The box's own queue, since every box needs every event; default `tunnel-sync.<tunnelHost>`. */
+  queue?: string;
+  authorizedKeysFile: string;
+  /** Default `tunnel`. */
+  tunnelGroup?: string;
+  /** Presented to keys and sessions for their snapshots, and wanted by POST /internal/v1/converge. */
+  serviceToken?: string;
+  keysUrl?: string;
+  sessionsUrl?: string;
+  /** Default 10,000 logged changes. */
+  checkpointEvery?: number;
+}
+
+/**
+ * tunnel-sync: runs on a tunnel box and owns its tunnel user's authorized_keys, from key and lease
+ * events, and from the keys and sessions snapshots at start and on demand.
+ */
+const tunnelSyncApp: FastifyPluginAsync<TunnelSyncOptions> = async (app, options) => {
+  const { tunnelHost, serviceToken, keysUrl, sessionsUrl } = options;
+  await app.register(healthPlugin, { service: 'tunnel-sync' });
+  await app.register(databasePlugin, { url: options.mongoUrl });
+
+  const store = new ProjectionStore(app.db);
+  const snapshots = serviceToken && keysUrl && sessionsUrl ? new SnapshotSource({ keysUrl, sessionsUrl, serviceToken, tunnelHost }) : undefined;
+  const projection = new Projection({
+    state: await store.load(),
+    store,
+    tunnelHost,
+    authorizedKeysFile: options.authorizedKeysFile,
+    tunnelGroup: options.tunnelGroup ?? 'tunnel',
+    snapshots,
+    checkpointEvery: options.checkpointEvery ?? 10_000,
+    logger: app.log,
+  });
+  app.decorate('tunnelSync', projection);
+  // Registered before the bus, so it runs after the consumers have drained and before the database closes.
+  app.addHook('onClose', () => projection.close());
+  app.readiness.add('authorized_keys', () => projection.writer.healthy);
+  // What the box knew when it stopped, in place before the first event or snapshot is applied.
+  await projection.write();
+
+  await app.register(busPlugin, { url: options.amqpUrl, producer: 'tunnel-sync', exchange: options.exchange, deadLetterExchange: options.deadLetterExchange });
+  await app.register(serviceAuthPlugin, { serviceToken: serviceToken ?? '' });
+  await app.register(subscriptionsPlugin, {
+    queue: options.queue ?? `tunnel-sync.${tunnelHost}`,
+    // One at a time keeps the queue's order, and keeps writes to the projection from overlapping.
+    prefetch: 1,
+    subscriptions: [
+      on(KeyAdded, addKeyOnKeyAdded(projection)),
+      on(KeyRemoved, removeKeyOnKeyRemoved(projection)),
+      on(PortLeased, addLeaseOnPortLeased(projection)),
+      on(PortReleased, releaseLeaseOnPortReleased(projection)),
+      on(UserDeleted, forgetUserOnUserDeleted(projection)),
+    ],
+  });
+  await app.register(internalConvergeRoutes, { projection });
+  // Right even after missed events: a new box, a restart, a queue that was purged.
+  if (snapshots) app.addHook('onReady', async () => void projection.convergeUntilDone());
+};
+
+export default fp(tunnelSyncApp, { name: 'tunnel-sync-app' });

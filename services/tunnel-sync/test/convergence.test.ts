@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSigner, generateSigningKeys, type Principal } from '@tmuxme/auth';
+import { buildApp, generateSshKey, testAmqpUrl, testExchanges, testMongoUrl, uniqueName } from '@tmuxme/testing';
+import keysApp from '@tmuxme/keys/app';
+import sessionsApp from '@tmuxme/sessions/app';
+import { ensureTunnelAccount, snapshotGate } from './support.js';
+import {
+  barrier, buildTunnelSyncApp, fileSettles, keyLines, keyText, newId, producer, tunnelHost, tunnelSyncOptions, type Producer, type TunnelSyncTestApp,
+} from './tunnel-sync-app.js';
+
+/**
+ * An empty box converging from the real keys and sessions apps' snapshots, at start and on demand,
+ * with events arriving while it reads them. Keys and sessions publish on exchanges of their own, so
+ * everything tunnel-sync learns from them here comes from the snapshots.
+ */
+const serviceToken = 'a-service-credential-for-the-tests';
+const signing = generateSigningKeys();
+let dir: string;
+let file: string;
+let keys: Awaited<ReturnType<typeof buildApp>>;
+let sessions: Awaited<ReturnType<typeof buildApp>>;
+let gate: Awaited<ReturnType<typeof snapshotGate>>;
+let app: TunnelSyncTestApp;
+let events: Producer;
+
+const bearer = async (principal: Principal) => ({ authorization: `Bearer ${await (await createSigner(signing.privateKey, 900)).sign(principal)}` });
+const userOf = (name: string) => ({ userId: `u-${name}`, username: name });
+
+async function addKey(principal: Principal): Promise<{ id: string; key: string }> {
+  const response = await keys.inject({ method: 'POST', url: '/api/v1/user/keys', headers: await bearer(principal), payload: { key: (await generateSshKey()).publicKey } });
+  return response.json();
+}
+
+async function leasePort(principal: Principal): Promise<{ leaseId: string; port: number }> {
+  return (await sessions.inject({ url: '/api/v1/pairing/port', headers: await bearer(principal) })).json();
+}
+
+const byUser = (lines: string[]) => Object.fromEntries(['alice', 'bob'].map((name) => [name, lines.filter((l) => l.includes(`tmuxme:u-${name}:`))]));
+
+beforeAll(async () => {
+  await ensureTunnelAccount();
+  dir = await mkdtemp(join(tmpdir(), 'tunnel-sync-converge-'));
+  file = join(dir, 'authorized_keys');
+  const common = { amqpUrl: testAmqpUrl(), jwtPublicKey: signing.publicKey, serviceToken };
+  keys = await buildApp(keysApp, { ...common, ...testExchanges(), mongoUrl: testMongoUrl(uniqueName('keys')), queue: uniqueName('keys') });
+  sessions = await buildApp(sessionsApp, {
+    ...common, ...testExchanges(), mongoUrl: testMongoUrl(uniqueName('sessions')), queue: uniqueName('sessions'),
+    boxes: [{ tunnelHost, tunnelPort: 22, hostKey: (await generateSshKey()).publicKey, ports: { first: 20000, last: 29999 } }],
+  });
+  gate = await snapshotGate(await keys.listen({ port: 0, host: '127.0.0.1' }), await sessions.listen({ port: 0, host: '127.0.0.1' }));
+}, 60_000);
+
+afterAll(async () => {
+  await events?.bus.close();
+  await app?.close();
+  await gate?.close();
+  await keys?.close();
+  await sessions?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('convergence from the snapshots', () => {
+  const alice = userOf('alice');
+  const bob = userOf('bob');
+  let aliceKeys: { id: string; key: string }[];
+  let aliceLease: { leaseId: string; port: number };
+
+  it('an empty box converges at start: keys of users with a lease here, pinned to their ports', async () => {
+    aliceKeys = [await addKey(alice), await addKey(alice)];
+    aliceLease = await leasePort(alice);
+    await addKey(bob);
+    const options = tunnelSyncOptions(file, { keysUrl: gate.url, sessionsUrl: gate.url, serviceToken });
+    app = await buildTunnelSyncApp(options);
+    events = await producer(options);
+
+    const lines = await fileSettles(file, (found) => found.length === 2);
+    expect(lines).toEqual(aliceKeys.map((k) =>
+      `restrict,port-forwarding,permitlisten="${aliceLease.port}",command="/usr/local/bin/tunnel-hold" ${k.key} tmuxme:${alice.userId}:${k.id}`));
+  });
+
+  it('converges on demand, with the service credential only', async () => {
+    const bobLease = await leasePort(bob);
+    await keys.inject({ method: 'DELETE', url: `/api/v1/user/keys/${aliceKeys[0]!.id}`, headers: await bearer(alice) });
+    const refused = await app.inject({ method: 'POST', url: '/internal/v1/converge', headers: { authorization: 'Service not-the-credential-at-all' } });
+    expect(refused.statusCode).toBe(401);
+
+    const response = await app.inject({ method: 'POST', url: '/internal/v1/converge', headers: { authorization: `Service ${serviceToken}` } });
+    expect(response.json()).toMatchObject({ keys: 2, leases: 2, changes: 2 });
+    const lines = byUser(await keyLines(file));
+    expect(lines.alice).toEqual([expect.stringContaining(aliceKeys[1]!.id)]);
+    expect(lines.bob).toEqual([expect.stringContaining(`permitlisten="${bobLease.port}"`)]);
+  });
+
+  it('events that arrive while a snapshot is read apply on top of it; what the snapshot lacks is tombstoned', async () => {
+    const fresh = { id: newId(), key: keyText((await generateSshKey()).publicKey) };
+    const remaining = aliceKeys[1]!;
+    gate.hold();
+    const converging = app.tunnelSync.converge();
+    await gate.waitForHeld();
+    // Keys added the first after its page was read, and removed the second, which its page still has.
+    await events.keyAdded(alice, fresh.id, fresh.key);
+    await events.keyRemoved(alice, remaining.id, remaining.key);
+    await fileSettles(file, (found) => byUser(found).alice!.length === 1 && found.some((line) => line.includes(fresh.id)));
+    gate.release();
+    expect(await converging).toMatchObject({ changes: 0 });
+    expect(byUser(await keyLines(file)).alice).toEqual([expect.stringContaining(fresh.id)]);
+
+    // Read again with nothing arriving meanwhile, the keys snapshot says that key does not exist.
+    expect(await app.tunnelSync.converge()).toMatchObject({ changes: 1 });
+    expect(byUser(await keyLines(file)).alice).toEqual([]);
+    await events.keyAdded(alice, fresh.id, fresh.key);
+    await barrier(file, events);
+    expect(byUser(await keyLines(file)).alice).toEqual([]);
+  });
+});
