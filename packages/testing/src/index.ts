@@ -4,5 +4,7 @@ export * from './ferretdb.js';
 export * from './servers.js';
 export * from './test-env.js';
 export * from './event-spy.js';
+export * from './mail-catcher.js';
 export * from './build-app.js';
 export * from './ssh-keys.js';
+export * from './tunnel-box.js';

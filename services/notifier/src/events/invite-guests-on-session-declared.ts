@@ -1,0 +1,5 @@
+import type { Envelope, EventData, SessionDeclared } from '@tmuxme/events';
+import type { Invitations } from '../domain/invitations.js';
+
+export const inviteGuestsOnSessionDeclared = (invitations: Invitations) =>
+  async ({ id, data }: Envelope<EventData<typeof SessionDeclared>>) => invitations.inviteGuests(id, data);

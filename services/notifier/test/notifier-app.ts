@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import { Bus } from '@tmuxme/bus';
+import { createEnvelope, SessionDeclared, UserRegistered, type Envelope, type EventData } from '@tmuxme/events';
+import { buildApp, testAmqpUrl, testExchanges, testMongoUrl, uniqueName, type CaughtMail } from '@tmuxme/testing';
+import notifierApp, { type NotifierOptions } from '../src/app.js';
+
+const mailFrom = 'tmux.me <invite@tmux.me>';
+export const replyTo = 'help@tmux.example';
+export const publicUrl = 'https://tmux.example/start';
+/** Short, so the tests see a dead replica's claim expire. */
+export const claimLeaseMs = 3000;
+
+export function notifierOptions(smtpUrl: string, overrides: Partial<NotifierOptions> = {}): NotifierOptions {
+  return {
+    mongoUrl: testMongoUrl(uniqueName('notifier')),
+    amqpUrl: testAmqpUrl(),
+    ...testExchanges(),
+    queue: uniqueName('notifier'),
+    smtpUrl,
+    mailFrom,
+    mailReplyTo: replyTo,
+    publicUrl,
+    retryDelayMs: 100,
+    claimLeaseMs,
+    ...overrides,
+  };
+}
+
+export const buildNotifierApp = (options: NotifierOptions) => buildApp(notifierApp, options);
+
+export const emailOf = (username: string) => `${username.toLowerCase()}@example.com`;
+
+export const userRegistered = (username: string, email = emailOf(username)) =>
+  createEnvelope(UserRegistered, { userId: `u-${username}`, username, email }, { producer: 'accounts' });
+
+type Session = EventData<typeof SessionDeclared>;
+
+/** A declared session as the sessions service would publish it; the port tells sessions apart in the mails. */
+export function sessionDeclared(host: string, guests: Session['guests'], port: number, extra: Partial<Session> = {}): Envelope<Session> {
+  return createEnvelope(SessionDeclared, {
+    sessionId: randomUUID(),
+    host: { userId: `u-${host}`, username: host },
+    guests,
+    tunnelHost: 'tunnel.tmux.example',
+    port,
+    joinCommand: `ssh -p ${port} tmuxme@tunnel.tmux.example`,
+    ...extra,
+  }, { producer: 'sessions' });
+}
+
+/** The other services' side of the broker: publishes on the test's exchange. */
+export const connectProducer = (options: Pick<NotifierOptions, 'exchange' | 'deadLetterExchange'>) =>
+  Bus.connect({ url: testAmqpUrl(), producer: 'test', exchange: options.exchange, deadLetterExchange: options.deadLetterExchange });
+
+/** Which session (by its port) and which recipient a mail was for. */
+export const recipientKey = (mail: CaughtMail) => `${/ssh -p (\d+) /.exec(mail.text)?.[1]}:${mail.envelope.to.join(',')}`;
+
+/** How many mails each (session port, recipient) received. */
+export function mailsPerRecipient(mails: CaughtMail[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const mail of mails) counts.set(recipientKey(mail), (counts.get(recipientKey(mail)) ?? 0) + 1);
+  return counts;
+}
