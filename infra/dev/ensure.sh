@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What both `npm run up` and `npm test` need on a fresh machine: npm packages,
-# the FerretDB build, and a running RabbitMQ. Safe to run again: it only does what is missing.
+# the FerretDB build, and a running RabbitMQ with its management API (the tests
+# make a vhost per run through it). Safe to run again: it only does what is missing.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -21,4 +22,13 @@ if [ -z "${AMQP_URL:-}" ] && ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; th
     sleep 1
   done
   (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null || { echo "RabbitMQ did not start on 127.0.0.1:5672" >&2; exit 1; }
+fi
+
+if [ -z "${AMQP_URL:-}" ] && ! (exec 3<>/dev/tcp/127.0.0.1/15672) 2>/dev/null; then
+  echo "enabling RabbitMQ's management API…"
+  rabbitmq-plugins enable rabbitmq_management >/dev/null
+  for _ in $(seq 1 30); do
+    (exec 3<>/dev/tcp/127.0.0.1/15672) 2>/dev/null && break
+    sleep 1
+  done
 fi

@@ -21,7 +21,12 @@ export interface ConsumeOptions<C extends EventContract> {
   /** Delay before a failed message goes back to the queue; doubles with every delivery. */
   retryDelayMs?: number;
   inbox?: Inbox;
+  /** Told how each delivery ended, for metrics: `type` is `unknown` for a message that is not an envelope. */
+  onOutcome?: (outcome: ConsumeOutcome, type: string) => void;
 }
+
+/** handled; a duplicate the inbox skipped; failed and requeued; failed for the last time; not an envelope at all. */
+export type ConsumeOutcome = 'handled' | 'duplicate' | 'retried' | 'dead-lettered' | 'poison';
 
 export interface Consumer {
   readonly queue: string;
@@ -156,6 +161,7 @@ export class QueueConsumer<C extends EventContract> implements ManagedConsumer {
         err: error, queue: this.queue, messageId: message.properties.messageId, routingKey: message.fields.routingKey,
       }, 'poison message dead-lettered');
       settle(() => channel.reject(message, false));
+      this.options.onOutcome?.('poison', 'unknown');
       return;
     }
     // Two copies of one event (two relays published it) often arrive together; the second waits for
@@ -176,11 +182,13 @@ export class QueueConsumer<C extends EventContract> implements ManagedConsumer {
     try {
       if (inbox && await inbox.has(envelope.id)) {
         settle(() => channel.ack(message));
+        this.options.onOutcome?.('duplicate', envelope.type);
         return;
       }
       await this.options.handler(envelope);
       await inbox?.record(envelope.id, envelope.type);
       settle(() => channel.ack(message));
+      this.options.onOutcome?.('handled', envelope.type);
     } catch (error) {
       await this.retryLater(channel, message, envelope, error);
     }
@@ -195,6 +203,7 @@ export class QueueConsumer<C extends EventContract> implements ManagedConsumer {
     // Holding the message before requeueing keeps a failing handler from spinning through its deliveries.
     if (!last) await sleep(Math.min(this.retryDelayMs * 2 ** (delivery - 1), maxRetryDelayMs), this.stopping.signal);
     settle(() => channel.nack(message, false, true));
+    this.options.onOutcome?.(last ? 'dead-lettered' : 'retried', envelope.type);
   }
 
   private async stop(): Promise<void> {

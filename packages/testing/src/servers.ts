@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { connect, type ChannelModel } from 'amqplib';
+import { createRunVhost } from './broker-vhost.js';
 import { startFerretDB, type RunningServer } from './ferretdb.js';
 
 export interface TestServers {
@@ -32,15 +33,20 @@ export async function startTestServers(): Promise<TestServers> {
     });
     if (containers) return containers;
   }
-  const ferret: RunningServer | undefined = process.env.MONGODB_URI ? undefined : await startFerretDB();
-  const amqpUrl = process.env.AMQP_URL ?? localAmqpUrl;
-  await assertBrokerAnswers(amqpUrl);
-  return {
-    mongoUrl: process.env.MONGODB_URI ?? ferret!.url,
-    amqpUrl,
-    source: 'local',
-    stop: async () => { await ferret?.stop(); },
-  };
+  // The broker is checked first so that a missing one leaves no FerretDB behind.
+  const vhost = process.env.AMQP_URL ? undefined : await assertBrokerAnswers(localAmqpUrl).then(() => createRunVhost(localAmqpUrl));
+  try {
+    const ferret: RunningServer | undefined = process.env.MONGODB_URI ? undefined : await startFerretDB();
+    return {
+      mongoUrl: process.env.MONGODB_URI ?? ferret!.url,
+      amqpUrl: process.env.AMQP_URL ?? vhost!.amqpUrl,
+      source: 'local',
+      stop: async () => { await Promise.all([ferret?.stop(), vhost?.remove()]); },
+    };
+  } catch (error) {
+    await vhost?.remove();
+    throw error;
+  }
 }
 
 async function assertBrokerAnswers(url: string): Promise<void> {

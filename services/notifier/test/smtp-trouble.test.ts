@@ -33,8 +33,10 @@ async function start(overrides: Partial<NotifierOptions>) {
   running.push(app, producer);
   await Promise.all(['bob', 'carol'].map((username) => producer.publish(userRegistered(username))));
   await eventually(async () => (await app.db.collection('addresses').countDocuments()) === 2);
-  const failures = async () => Number(/mail_failures_total\{reason="smtp",service="notifier"\} (\d+)/.exec((await app.inject({ url: '/metrics' })).body)?.[1] ?? 0);
-  return { options, app, producer, logs, failures };
+  const metric = async (pattern: RegExp) => Number(pattern.exec((await app.inject({ url: '/metrics' })).body)?.[1] ?? 0);
+  const failures = () => metric(/mail_failures_total\{reason="smtp",service="notifier"\} (\d+)/);
+  const deliveries = (outcome: string) => metric(new RegExp(`events_consumed_total\\{type="SessionDeclared",outcome="${outcome}",service="notifier"\\} (\\d+)`));
+  return { options, app, producer, logs, failures, deliveries };
 }
 
 const guests = [{ username: 'bob', access: 'rw' as const }, { username: 'carol', access: 'ro' as const }];
@@ -59,7 +61,7 @@ describe('SMTP trouble', () => {
   });
 
   it('dead-letters the event once its deliveries are spent, and says so in the log and the metrics', async () => {
-    const { options, producer, logs, failures } = await start({ retryDelayMs: 50, maxDeliveries: 3 });
+    const { options, producer, logs, failures, deliveries } = await start({ retryDelayMs: 50, maxDeliveries: 3 });
     catcher.refuse(true);
     const event = sessionDeclared('alice', guests, 20004);
     await producer.publish(event);
@@ -69,6 +71,9 @@ describe('SMTP trouble', () => {
     await channel.close();
     expect(JSON.parse(dead!.content.toString()).id).toBe(event.id);
     expect(await failures()).toBe(3 * guests.length);
+    expect(await deliveries('retried')).toBe(2);
+    expect(await deliveries('dead-lettered')).toBe(1);
+    expect(await deliveries('handled')).toBe(0);
     expect(logs.filter((line) => line.msg === 'the SMTP server did not take an invitation' && line.eventId === event.id)).toHaveLength(3 * guests.length);
     expect(logs.find((line) => line.msg.includes('dead-lettering'))).toMatchObject({ eventId: event.id });
     expect(catcher.messages).toHaveLength(0);

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ndjsonLines } from '@tmuxme/testing';
 import { bearerFor, buildSessionsApp, sessionsOptions, type SessionsApp } from './sessions-app.js';
 
-/** The lease snapshot a tunnel box converges from: services only, live leases of one box, page by page. */
+/** The lease snapshot a tunnel box converges from: services only, live leases of one box, in one stream. */
 const serviceToken = 'a-service-credential-for-boxes';
 let app: SessionsApp;
 
@@ -23,20 +24,21 @@ describe('lease snapshot', () => {
     }
   });
 
-  it('pages through the live leases of the box, and of that box only', async () => {
+  it('streams the live leases of the box, and of that box only', async () => {
     const leases: { leaseId: string; port: number }[] = [];
     for (const username of ['judy', 'kim', 'liam']) {
       const response = await app.inject({ url: '/api/v1/pairing/port', headers: await bearerFor({ userId: `u-${username}`, username }) });
       expect(response.statusCode).toBe(200);
       leases.push(response.json());
     }
-    const first = (await snapshot('tunnelHost=127.0.0.1&limit=2')).json();
-    const second = (await snapshot(`tunnelHost=127.0.0.1&limit=2&after=${first.next}`)).json();
-    expect(second.next).toBeNull();
-    const all = [...first.leases, ...second.leases];
-    expect(all.map((l: { leaseId: string }) => l.leaseId).sort()).toEqual(leases.map((l) => l.leaseId).sort());
+    const response = await snapshot('tunnelHost=127.0.0.1');
+    expect(response.headers['content-type']).toBe('application/x-ndjson');
+    const { items: all, end } = ndjsonLines(response.body);
+    expect(end).toEqual({ end: true, count: 3 });
+    expect(all.map((l) => l.leaseId).sort()).toEqual(leases.map((l) => l.leaseId).sort());
     expect(all[0]).toMatchObject({ userId: expect.stringMatching(/^u-/), tunnelHost: '127.0.0.1', port: expect.any(Number) });
-    expect((await snapshot('tunnelHost=other-box')).json()).toEqual({ leases: [], next: null });
-    expect((await snapshot('after=zzz&tunnelHost=127.0.0.1')).statusCode).toBe(400);
+    expect(ndjsonLines((await snapshot('tunnelHost=other-box')).body)).toEqual({ items: [], end: { end: true, count: 0 } });
+    expect((await snapshot('after=zzz&tunnelHost=127.0.0.1')).json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+    expect((await snapshot('')).json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
   });
 });

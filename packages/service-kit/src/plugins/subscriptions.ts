@@ -22,6 +22,9 @@ export interface SubscriptionsOptions extends Pick<ConsumeOptions<EventContract>
 /** Consumes the service's queue, each envelope handled once (deduplicated by id in the service's database). */
 export const subscriptionsPlugin = fp<SubscriptionsOptions>(async (app, { queue, subscriptions, prefetch, maxDeliveries, retryDelayMs, inbox = true }) => {
   const byType = new Map(subscriptions.map((s) => [s.event.type, s.handle]));
+  const outcomes = app.hasDecorator('metrics')
+    ? app.metrics.counter('events_consumed_total', 'Deliveries of consumed events by type and outcome (handled, duplicate, retried, dead-lettered, poison)', ['type', 'outcome'])
+    : undefined;
   await app.bus.consume({
     queue,
     prefetch,
@@ -29,6 +32,7 @@ export const subscriptionsPlugin = fp<SubscriptionsOptions>(async (app, { queue,
     retryDelayMs,
     events: subscriptions.map((s) => s.event),
     inbox: inbox ? mongooseInbox(app.db) : undefined,
+    onOutcome: (outcome, type) => outcomes?.inc({ type, outcome }),
     handler: async (envelope) => {
       app.log.info({ eventId: envelope.id, type: envelope.type, requestId: envelope.requestId }, 'handling event');
       await byType.get(envelope.type)!(envelope);

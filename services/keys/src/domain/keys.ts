@@ -111,13 +111,12 @@ export class Keys {
   }
 
   /** One page of every live key, in id order; `next` is the cursor of the following page. */
-  async snapshot(after: string | undefined, limit: number) {
-    const page = await this.deps.keys.find({ ...live, ...(after ? { _id: { $gt: after } } : {}) },
-      { userId: 1, username: 1, type: 1, blob: 1, fingerprint: 1 }).sort({ _id: 1 }).limit(limit).lean();
-    return {
-      keys: page.map((k) => ({ keyId: k._id.toString(), userId: k.userId, username: k.username, type: k.type, key: keyLine(k), fingerprint: k.fingerprint })),
-      next: page.length === limit ? page[page.length - 1]!._id.toString() : null,
-    };
+  /** Every live key, read in one pass: each query is a full scan on FerretDB, so one is cheapest. */
+  async *snapshot() {
+    const all = this.deps.keys.find(live, { userId: 1, username: 1, type: 1, blob: 1, fingerprint: 1 }).lean().cursor({ batchSize: 5000 });
+    for await (const k of all) {
+      yield { keyId: k._id.toString(), userId: k.userId, username: k.username, type: k.type, key: keyLine(k), fingerprint: k.fingerprint };
+    }
   }
 
   async recordUser(userId: string, username: string) {

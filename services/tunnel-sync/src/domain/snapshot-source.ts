@@ -14,9 +14,6 @@ const Id = Type.String({ minLength: 1 });
 const KeyItem = Type.Object({ keyId: Id, userId: Id, key: Type.String() });
 const LeaseItem = Type.Object({ leaseId: Id, userId: Id, tunnelHost: Type.String(), port: Type.Integer() });
 
-// The keys snapshot's largest page; each page costs its source a query, so fewer is faster.
-const pageSize = 10_000;
-
 export const sameHost = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 /**
@@ -29,8 +26,8 @@ export class SnapshotSource {
   async read(signal?: AbortSignal): Promise<Snapshot> {
     const { keysUrl, sessionsUrl, tunnelHost } = this.options;
     const [keys, leases] = await Promise.all([
-      this.all(`${keysUrl.replace(/\/$/, '')}/internal/v1/snapshot/keys`, {}, 'keys', KeyItem, signal),
-      this.all(`${sessionsUrl.replace(/\/$/, '')}/internal/v1/snapshot/leases`, { tunnelHost }, 'leases', LeaseItem, signal),
+      this.all(`${keysUrl.replace(/\/$/, '')}/internal/v1/snapshot/keys`, KeyItem, signal),
+      this.all(`${sessionsUrl.replace(/\/$/, '')}/internal/v1/snapshot/leases?${new URLSearchParams({ tunnelHost })}`, LeaseItem, signal),
     ]);
     return {
       keys: keys.map(({ keyId, userId, key }) => ({ keyId, userId, key })),
@@ -38,24 +35,38 @@ export class SnapshotSource {
     };
   }
 
-  private async all<T extends TSchema>(url: string, query: Record<string, string>, field: string, item: T, signal?: AbortSignal): Promise<Static<T>[]> {
-    const schema = Type.Object({ [field]: Type.Array(item), next: Type.Union([Type.String(), Type.Null()]) });
-    let items: Static<T>[] = [];
-    let after: string | null = null;
-    do {
-      const params = new URLSearchParams({ ...query, limit: String(pageSize), ...(after ? { after } : {}) });
-      const timeout = AbortSignal.timeout(60_000);
-      const response = await fetch(`${url}?${params}`, {
-        headers: { authorization: `Service ${this.options.serviceToken}` },
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
-      if (!response.ok) throw new Error(`${url} answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
-      const body: unknown = await response.json();
-      if (!Value.Check(schema, body)) throw new Error(`${url} answered something that is not a snapshot page`);
-      const found = body as Record<string, Static<T>[]> & { next: string | null };
-      items = items.concat(found[field]!);
-      after = found.next;
-    } while (after);
-    return items;
+  /** One snapshot stream: a JSON line per item, then `{end, count}`; without that last line the read failed. */
+  private async all<T extends TSchema>(url: string, item: T, signal?: AbortSignal): Promise<Static<T>[]> {
+    const timeout = AbortSignal.timeout(10 * 60_000);
+    const response = await fetch(url, {
+      headers: { authorization: `Service ${this.options.serviceToken}` },
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    });
+    if (!response.ok || !response.body) throw new Error(`${url} answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
+    const items: Static<T>[] = [];
+    for await (const line of lines(response.body)) {
+      const value: unknown = JSON.parse(line);
+      if (Value.Check(item, value)) {
+        items.push(value);
+      } else if (Value.Check(SnapshotEnd, value) && value.count === items.length) {
+        return items;
+      } else {
+        throw new Error(`${url} sent a line that is not a snapshot item: ${line.slice(0, 200)}`);
+      }
+    }
+    throw new Error(`${url} ended before its last line: the snapshot was cut short`);
   }
+}
+
+const SnapshotEnd = Type.Object({ end: Type.Literal(true), count: Type.Integer() });
+
+async function* lines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let rest = '';
+  for await (const chunk of body) {
+    const parts = (rest + decoder.decode(chunk, { stream: true })).split('\n');
+    rest = parts.pop()!;
+    yield* parts.filter((part) => part.length > 0);
+  }
+  if (rest.length > 0) yield rest;
 }
