@@ -83,7 +83,7 @@ const sessionsApp: FastifyPluginAsync<SessionsOptions> = async (app, options) =>
   // Before the database closes: onClose hooks run in reverse order of registration.
   app.addHook('onClose', () => sweeper.stop());
 
-  await app.register(portRoutes, { leases });
+  await app.register(portRoutes, { leases, sessions });
   await app.register(sessionsRoutes, { sessions });
   await app.register(internalSnapshotRoutes, { leases: models.leases });
 };

@@ -1,15 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EventSpy, testAmqpUrl } from '@tmuxme/testing';
-import { bearerFor, buildSessionsApp, sessionsOptions, tunnelBoxKey, type SessionsApp } from './sessions-app.js';
+import { Accounts, bearerFor, buildSessionsApp, sessionsOptions, tunnelBoxKey, type SessionsApp } from './sessions-app.js';
 
 /** Leasing ports: what a lease says, the per-user cap, and a range that runs out. */
 let app: SessionsApp;
 let small: SessionsApp;
 let spy: EventSpy;
+let accounts: Accounts;
 
 beforeAll(async () => {
   const options = await sessionsOptions();
   app = await buildSessionsApp(options);
+  accounts = await Accounts.connect(options);
   // Three ports only, to run the range out.
   small = await buildSessionsApp(await sessionsOptions({
     boxes: [{ ...options.boxes[0]!, tunnelHost: 'tunnel.example.org', ports: { first: 21000, last: 21002 } }],
@@ -17,7 +19,7 @@ beforeAll(async () => {
   spy = await EventSpy.start(testAmqpUrl(), options.exchange!, 'port.*');
 });
 afterAll(async () => {
-  await Promise.all([app?.close(), small?.close(), spy?.stop()]);
+  await Promise.all([app?.close(), small?.close(), spy?.stop(), accounts?.close()]);
 });
 
 const lease = async (target: SessionsApp, username: string, headers: Record<string, string> = {}) =>
@@ -77,5 +79,33 @@ describe('GET /api/v1/pairing/port', () => {
       const response = await app.inject({ url: '/api/v1/pairing/port', headers });
       expect(response.statusCode).toBe(401);
     }
+  });
+});
+
+describe('DELETE /api/v1/pairing/port/:leaseId', () => {
+  const giveBack = async (leaseId: string, username: string) =>
+    app.inject({ method: 'DELETE', url: `/api/v1/pairing/port/${leaseId}`, headers: await bearerFor({ userId: `u-${username}`, username }) });
+
+  it('hands an unused lease back at once: PortReleased, and the slot is free again', async () => {
+    const held = (await lease(app, 'heidi')).json();
+    const response = await giveBack(held.leaseId, 'heidi');
+    expect(response.statusCode).toBe(204);
+    const released = await spy.waitFor('PortReleased');
+    expect(released.find((e) => e.data.leaseId === held.leaseId)).toMatchObject({ data: { port: held.port, username: 'heidi' } });
+    expect(await app.db.collection('lease_slots').countDocuments({ scope: 'u-heidi' })).toBe(0);
+    expect((await giveBack(held.leaseId, 'heidi')).json()).toMatchObject({ statusCode: 404, code: 'LEASE_NOT_FOUND' });
+  });
+
+  it('refuses another user\'s lease, a malformed id, and a lease carrying a session, changing nothing', async () => {
+    const held = (await lease(app, 'ivan')).json();
+    for (const [leaseId, who] of [[held.leaseId, 'judy'], ['{"$ne":null}', 'ivan'], ['000000000000000000000000', 'ivan']]) {
+      expect((await giveBack(leaseId!, who!)).json()).toMatchObject({ statusCode: 404, code: 'LEASE_NOT_FOUND', message: expect.any(String) });
+    }
+    const { auth } = await accounts.register(app, 'ivan');
+    await accounts.register(app, 'kate');
+    const declared = await app.inject({ method: 'POST', url: '/api/v1/pairing/sessions', headers: auth, payload: { port: held.port, guests: ['kate'] } });
+    expect(declared.statusCode).toBe(201);
+    expect((await giveBack(held.leaseId, 'ivan')).json()).toMatchObject({ statusCode: 409, code: 'LEASE_IN_SESSION' });
+    expect(spy.ofType('PortReleased').filter((e) => e.data.leaseId === held.leaseId)).toHaveLength(0);
   });
 });

@@ -147,6 +147,10 @@ export class Leases {
     ]);
   }
 
+  byId(leaseId: string) {
+    return this.deps.leases.findById(leaseId).lean();
+  }
+
   live(filter: { userId?: string } = {}) {
     return this.deps.leases.find({ ...filter, deletedAt: null }).lean();
   }

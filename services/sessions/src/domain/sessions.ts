@@ -121,6 +121,19 @@ export class Sessions {
   }
 
   /**
+   * A host that gives up before declaring (Ctrl-C, a tunnel that would not open) hands its port back
+   * at once instead of holding it until the lease expires. A lease carrying a session ends with it.
+   */
+  async giveBackLease(host: Principal, leaseId: string, requestId: string) {
+    const lease = mongoose.isValidObjectId(leaseId) ? await this.deps.leases.byId(leaseId) : null;
+    if (!lease || lease.userId !== host.userId || lease.deletedAt) throw notFound('LEASE_NOT_FOUND', 'You hold no live lease with that id.');
+    if (await this.deps.sessions.exists({ leaseId, deletedAt: null })) {
+      throw conflict('LEASE_IN_SESSION', 'That port carries a session; end the session instead (DELETE /api/v1/pairing/sessions/:id).');
+    }
+    await this.deps.leases.release(leaseRef(lease), 'given back', requestId);
+  }
+
+  /**
    * Ends the session and releases its lease, each once (SessionEnded, PortReleased). Idempotent, so a
    * sweeper may call it again for a session whose end another replica left half done.
    */

@@ -2,13 +2,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ErrorResponse, type HttpError } from '@tmuxme/service-kit';
 import type { Leases } from '../domain/leases.js';
+import type { Sessions } from '../domain/sessions.js';
 
 const Lease = Type.Object({
   port: Type.Integer(), tunnelHost: Type.String(), tunnelPort: Type.Integer(), tunnelHostKey: Type.String(), leaseId: Type.String(), expiresAt: Type.String(),
 });
 
-/** A host asks for a port on a tunnel box before opening its reverse tunnel there. */
-export const portRoutes: FastifyPluginAsyncTypebox<{ leases: Leases }> = async (app, { leases }) => {
+/** A host asks for a port on a tunnel box before opening its reverse tunnel there, and may hand it back unused. */
+export const portRoutes: FastifyPluginAsyncTypebox<{ leases: Leases; sessions: Sessions }> = async (app, { leases, sessions }) => {
   app.addHook('onRequest', app.authenticate);
   // A full range frees up as leases end, so the refusal says when to ask again.
   app.addHook('onError', async (_request, reply, error) => {
@@ -22,5 +23,15 @@ export const portRoutes: FastifyPluginAsyncTypebox<{ leases: Leases }> = async (
     // Every answer is a new lease: no cache may replay one.
     reply.header('cache-control', 'no-store');
     return leases.lease(request.user, request.id);
+  });
+
+  app.delete('/api/v1/pairing/port/:leaseId', {
+    schema: {
+      params: Type.Object({ leaseId: Type.String({ maxLength: 64 }) }),
+      response: { 204: Type.Null(), 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
+    },
+  }, async (request, reply) => {
+    await sessions.giveBackLease(request.user, request.params.leaseId, request.id);
+    return reply.status(204).send(null);
   });
 };
