@@ -43,7 +43,7 @@ describe('a session from declaration to its end', () => {
     expect(session).toEqual({
       id: expect.stringMatching(/^[0-9a-f]{24}$/), role: 'host', host: { username: 'hana' }, port: lease.port, tunnelHost: '127.0.0.1', tunnelPort: 2222,
       guests: [{ username: 'alice', access: 'rw' }, { username: 'bob', access: 'ro' }],
-      joinCommand, hostKeyFingerprint: hostKey.fingerprint, pinnedJoinCommand, createdAt: expect.any(String), expiresAt: expect.any(String),
+      joinCommand, hostKey: `${type} ${blob}`, hostKeyFingerprint: hostKey.fingerprint, pinnedJoinCommand, createdAt: expect.any(String), expiresAt: expect.any(String),
     });
     expect(Date.parse(session.expiresAt) - Date.now()).toBeGreaterThan(85_000);
 
@@ -107,6 +107,7 @@ describe('a session from declaration to its end', () => {
     expect(response.statusCode).toBe(201);
     expect(response.json()).not.toHaveProperty('pinnedJoinCommand');
     expect(response.json()).not.toHaveProperty('hostKeyFingerprint');
+    expect(response.json()).not.toHaveProperty('hostKey');
     const declared = await spy.waitFor('SessionDeclared', 2);
     expect(declared[1]!.data).not.toHaveProperty('pinnedJoinCommand');
   });

@@ -191,7 +191,7 @@ export class Sessions {
       tunnelPort: session.tunnelPort,
       guests: session.guests.map(({ username, access }) => ({ username, access })),
       joinCommand: joinCommand(session),
-      ...(session.hostKey ? { hostKeyFingerprint: session.hostKeyFingerprint!, pinnedJoinCommand: pinnedJoinCommand(session, session.hostKey) } : {}),
+      ...(session.hostKey ? { hostKey: session.hostKey, hostKeyFingerprint: session.hostKeyFingerprint!, pinnedJoinCommand: pinnedJoinCommand(session, session.hostKey) } : {}),
       createdAt: session.createdAt.toISOString(),
       expiresAt: session.expiresAt.toISOString(),
     };

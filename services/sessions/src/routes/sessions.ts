@@ -23,6 +23,8 @@ const Session = Type.Object({
   tunnelPort: Type.Integer(),
   guests: Type.Array(Type.Object({ username: Type.String(), access: Access })),
   joinCommand: Type.String(),
+  /** The host's SSH host key as declared (`<type> <base64>`), so a client such as `tmuxme join` can pin it. */
+  hostKey: Type.Optional(Type.String()),
   hostKeyFingerprint: Type.Optional(Type.String()),
   pinnedJoinCommand: Type.Optional(Type.String()),
   createdAt: Type.String(),
