@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { canConnect, freePort, generateSshKey, startTunnelBox, writeAuthorizedKeys, type TunnelBox } from '@tmuxme/testing';
+import { eventually } from '../../test/eventually.js';
+import {
+  TunnelAuthRefused, TunnelFailed, TunnelHostKeyMismatch, TunnelPortRefused, openReverseTunnel, type ReverseTunnel, type ReverseTunnelOptions,
+} from './reverse-tunnel.js';
+
+const run = promisify(execFile);
+
+let box: TunnelBox;
+let work: string;
+let echo: Server;
+let echoPort: number;
+let leasedPort: number;
+let hostKeyFile: string;
+let strangerKeyFile: string;
+let lockedKeyFile: string;
+const tunnels: ReverseTunnel[] = [];
+
+async function privateKeyFile(name: string): Promise<{ path: string; publicKey: string }> {
+  const key = await generateSshKey('ed25519');
+  const path = join(work, name);
+  await writeFile(path, key.privateKey, { mode: 0o600 });
+  return { path, publicKey: key.publicKey.trim().split(' ').slice(0, 2).join(' ') };
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'tmuxme-tunnel-test-'));
+  // The host's sshd stands in as a TCP echo server: the tunnel carries bytes, whatever they are.
+  echo = createServer((socket) => { socket.on('error', () => socket.destroy()); socket.pipe(socket); });
+  await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+  echoPort = (echo.address() as { port: number }).port;
+  const [started, host, stranger, locked, port] = await Promise.all([
+    startTunnelBox(), privateKeyFile('host'), privateKeyFile('stranger'), privateKeyFile('locked'), freePort(),
+  ]);
+  [box, hostKeyFile, strangerKeyFile, lockedKeyFile, leasedPort] = [started, host.path, stranger.path, locked.path, port];
+  await run('ssh-keygen', ['-p', '-q', '-P', '', '-N', 'a passphrase', '-f', lockedKeyFile]);
+  // As tunnel-sync writes it for a user holding a lease on leasedPort (DESIGN section 5).
+  await writeAuthorizedKeys(box, [host, locked].map(({ publicKey }, i) =>
+    `restrict,port-forwarding,permitlisten="${leasedPort}",command="/usr/local/bin/tunnel-hold" ${publicKey} tmuxme:u-host:k${i}`));
+});
+
+afterAll(async () => {
+  await Promise.allSettled(tunnels.map((tunnel) => tunnel.close()));
+  await box?.stop();
+  await new Promise((resolve) => echo?.close(resolve));
+  await rm(work, { recursive: true, force: true });
+});
+
+/** What the lead's host flow passes: the lease as the API gives it, and (in tests only) a key of our own and no user config. */
+async function open(overrides: Partial<ReverseTunnelOptions> & { port?: number; hostKey?: string } = {}): Promise<ReverseTunnel> {
+  const { port = leasedPort, hostKey = box.hostPublicKey, ...rest } = overrides;
+  const tunnel = await openReverseTunnel({
+    lease: { port, tunnelHost: box.host, tunnelPort: box.port, tunnelHostKey: hostKey },
+    localPort: echoPort, identityFile: hostKeyFile, sshArgs: ['-F', 'none', '-o', 'IdentitiesOnly=yes'], readyTimeoutMs: 15_000,
+    ...rest,
+  });
+  tunnels.push(tunnel);
+  return tunnel;
+}
+
+function exchange(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let received = '';
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(text));
+    const giveUp = setTimeout(() => socket.destroy(), 3_000);
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString();
+      if (received.length >= text.length) socket.end();
+    });
+    socket.on('error', reject);
+    socket.on('close', () => { clearTimeout(giveUp); resolve(received); });
+  });
+}
+
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); })]);
+  clearTimeout(timer);
+  return settled;
+}
+
+describe('the reverse tunnel', () => {
+  it('is up once it resolves: the box\'s port reaches this machine, and close() frees it', async () => {
+    const tunnel = await open();
+    expect(await exchange(leasedPort, 'hello from a guest\n')).toBe('hello from a guest\n');
+
+    await tunnel.close();
+    await eventually(async () => !(await canConnect(leasedPort)), 'the box stops listening');
+    expect(await settlesWithin(tunnel.dropped, 500)).toBe(false);
+  });
+
+  it('opens with the machine\'s own ssh config too, as the product runs it', async () => {
+    const tunnel = await open({ sshArgs: [] });
+    expect(await exchange(leasedPort, 'through the default options\n')).toBe('through the default options\n');
+    await tunnel.close();
+    await eventually(async () => !(await canConnect(leasedPort)), 'the box stops listening');
+  });
+
+  it('says when it drops by itself', async () => {
+    const tunnel = await open();
+    process.kill(tunnel.pid, 'SIGKILL');
+    const dropped = await tunnel.dropped;
+    expect(dropped).toBeInstanceOf(TunnelFailed);
+    expect(dropped.message).toMatch(/^the tunnel to 127\.0\.0\.1:\d+ dropped/);
+    await tunnel.close();
+  });
+
+  it('is refused a port the key may not listen on', async () => {
+    const otherPort = await freePort();
+    const refusal = open({ port: otherPort });
+    await expect(refusal).rejects.toBeInstanceOf(TunnelPortRefused);
+    await expect(refusal).rejects.toThrow(`remote port forwarding failed for listen port ${otherPort}`);
+  });
+
+  it('is refused a port that is busy on the box', async () => {
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(leasedPort, resolve));
+    try {
+      await expect(open()).rejects.toBeInstanceOf(TunnelPortRefused);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+
+  it('is refused for a key the box does not hold', async () => {
+    const refusal = open({ identityFile: strangerKeyFile });
+    await expect(refusal).rejects.toBeInstanceOf(TunnelAuthRefused);
+    await expect(refusal).rejects.toThrow('Permission denied (publickey)');
+  });
+
+  it('is not mistaken for a lagging box when our key is known there but locked by a passphrase', async () => {
+    const failure = open({ identityFile: lockedKeyFile });
+    await expect(failure).rejects.toBeInstanceOf(TunnelFailed);
+    await expect(failure).rejects.toThrow('the box knows your key, but ssh could not use it');
+  });
+
+  it('never talks to a box whose host key is not the pinned one', async () => {
+    const impostor = (await generateSshKey('ed25519')).publicKey;
+    const refusal = open({ hostKey: impostor });
+    await expect(refusal).rejects.toBeInstanceOf(TunnelHostKeyMismatch);
+    await expect(refusal).rejects.toThrow('Host key verification failed.');
+  });
+
+  it('fails with ssh\'s own words when nothing listens', async () => {
+    const closedPort = await freePort();
+    const failure = openReverseTunnel({
+      lease: { port: leasedPort, tunnelHost: '127.0.0.1', tunnelPort: closedPort, tunnelHostKey: box.hostPublicKey },
+      localPort: echoPort, identityFile: hostKeyFile, sshArgs: ['-F', 'none'],
+    });
+    await expect(failure).rejects.toBeInstanceOf(TunnelFailed);
+    await expect(failure).rejects.toThrow('Connection refused');
+  });
+});

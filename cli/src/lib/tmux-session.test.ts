@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chown, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { generateSshKey } from '@tmuxme/testing';
+import { eventually } from '../../test/eventually.js';
+import { pidOfAnExitedProcess } from '../../test/exited-process.js';
+import { loginAsGuest, startHostSshd, type GuestLogin, type HostSshd } from '../../test/host-sshd.js';
+import { createThrowawayGuestUser, deleteThrowawayUsers, refuseSudo } from '../../test/throwaway-users.js';
+import { addGuestKeys, newRunMarker, removeGuestKeys } from './guest-authorized-keys.js';
+import type { LocalUser } from './local-user.js';
+import { TmuxSession, removeDeadSessionDirectories } from './tmux-session.js';
+
+const run = promisify(execFile);
+
+let guests: LocalUser;
+let sshd: HostSshd;
+let work: string;
+// Not the real /tmp/tmuxme-0: a run of tmuxme on this machine must not see the tests.
+let socketRoot: string;
+const logins: GuestLogin[] = [];
+const sessions: TmuxSession[] = [];
+
+beforeAll(async () => {
+  guests = await createThrowawayGuestUser();
+  sshd = await startHostSshd(guests.name);
+  work = await mkdtemp(join(tmpdir(), 'tmuxme-tmux-test-'));
+  socketRoot = `/tmp/tmuxme-test-${randomBytes(4).toString('hex')}`;
+});
+
+afterAll(async () => {
+  await Promise.all(logins.map((login) => login.end()));
+  await Promise.all(sessions.map((session) => session.kill()));
+  await sshd?.stop();
+  await deleteThrowawayUsers();
+  await rm(work, { recursive: true, force: true });
+  await rm(socketRoot, { recursive: true, force: true });
+});
+
+async function startSession(): Promise<TmuxSession> {
+  const session = await TmuxSession.prepare({ guests, explain: refuseSudo, socketRoot, cwd: work });
+  sessions.push(session);
+  await session.start();
+  return session;
+}
+
+async function privateKeyFile(name: string): Promise<{ path: string; publicKey: string }> {
+  const key = await generateSshKey('ed25519');
+  const path = join(work, name);
+  await writeFile(path, key.privateKey, { mode: 0o600 });
+  return { path, publicKey: key.publicKey };
+}
+
+const modeOf = async (path: string) => {
+  const info = await stat(path);
+  return { uid: info.uid, gid: info.gid, mode: (info.mode & 0o7777).toString(8) };
+};
+
+describe('the host\'s tmux session', () => {
+  it('sits behind directories and a socket that only the host and the guests\' group can reach', async () => {
+    const session = await startSession();
+
+    const host = process.getuid!();
+    expect(await modeOf(socketRoot)).toEqual({ uid: host, gid: guests.gid, mode: '2750' });
+    expect(await modeOf(session.directory)).toEqual({ uid: host, gid: guests.gid, mode: '2750' });
+    expect(await modeOf(session.socket)).toEqual({ uid: host, gid: guests.gid, mode: '660' });
+    const { stdout } = await run('tmux', ['-S', session.socket, 'server-access', '-l']);
+    expect(stdout).toContain(`${guests.name} (W)`);
+    expect(await session.isRunning()).toBe(true);
+    expect(session.attachCommand()).toEqual([session.tmuxPath, '-S', session.socket, 'attach-session']);
+  });
+
+  it('shows guests who came in through sshd by name, read-only or not, and only the read-write one can type', async () => {
+    const session = await startSession();
+    const [aliceKey, bobKey] = await Promise.all([privateKeyFile('alice'), privateKeyFile('bob')]);
+    const marker = newRunMarker();
+    await addGuestKeys({
+      user: guests, marker, tmuxPath: session.tmuxPath, socket: session.socket,
+      guests: [{ username: 'alice', readOnly: true, publicKeys: [aliceKey.publicKey] }, { username: 'bob', readOnly: false, publicKeys: [bobKey.publicKey] }],
+    });
+    try {
+      const alice = loginAsGuest(sshd, guests.name, aliceKey.path);
+      const bob = loginAsGuest(sshd, guests.name, bobKey.path);
+      logins.push(alice, bob);
+
+      const clients = await eventually(async () => {
+        const found = await session.listClients();
+        return found.length === 2 && found;
+      }, `two guests attached (alice: ${alice.screen()} bob: ${bob.screen()} sshd: ${sshd.log()})`);
+      const byGuest = Object.fromEntries(clients.map((client) => [client.guest, client]));
+      expect(byGuest.alice).toMatchObject({ readOnly: true, uid: guests.uid, user: guests.name, tty: expect.stringMatching(/^\/dev\/pts\/\d+$/) });
+      expect(byGuest.bob).toMatchObject({ readOnly: false, uid: guests.uid, user: guests.name });
+      expect(Math.abs(byGuest.bob!.createdAt.getTime() - Date.now())).toBeLessThan(60_000);
+      // tmux greets each guest with the suffix that names them.
+      await eventually(() => alice.screen().includes('tmux.me: joined as alice (read-only)'), 'alice greeted');
+
+      alice.type('echo typed-by-al""ice\r');
+      bob.type('echo typed-by-b""ob\r');
+      const pane = () => run('tmux', ['-S', session.socket, 'capture-pane', '-p']).then(({ stdout }) => stdout);
+      await eventually(async () => (await pane()).includes('typed-by-bob'), 'bob\'s command ran in the host\'s shell');
+      expect(await pane()).not.toContain('typed-by-al');
+
+      await session.kill();
+      await Promise.all([alice.exited, bob.exited]);
+      expect([alice.screen(), bob.screen()]).toEqual([expect.stringContaining('[server exited]'), expect.stringContaining('[server exited]')]);
+      expect(await session.listClients()).toEqual([]);
+    } finally {
+      await removeGuestKeys({ user: guests, marker });
+    }
+  }, 30_000);
+
+  it('is gone, socket and directory, once killed', async () => {
+    const session = await startSession();
+    await session.kill();
+    expect(await session.isRunning()).toBe(false);
+    expect(existsSync(session.socket)).toBe(false);
+    expect(existsSync(session.directory)).toBe(false);
+  });
+
+  it('leaves crashed runs\' directories to be swept, but not a live run\'s or a live server\'s', async () => {
+    const live = await startSession();
+    const crashedWithServer = await startSession();
+    const deadPid = await pidOfAnExitedProcess();
+    const crashedWithServerDir = join(socketRoot, `${deadPid}-0000beef`);
+    await run('mv', [crashedWithServer.directory, crashedWithServerDir]);
+    const crashedDir = join(socketRoot, `${deadPid}-0000dead`);
+    await mkdir(crashedDir);
+    const notOurs = join(socketRoot, 'kept-by-hand');
+    await mkdir(notOurs);
+
+    expect(await removeDeadSessionDirectories(socketRoot)).toEqual([crashedDir]);
+    expect([existsSync(live.directory), existsSync(crashedWithServerDir), existsSync(notOurs)]).toEqual([true, true, true]);
+    await rm(notOurs, { recursive: true });
+    await run('tmux', ['-S', join(crashedWithServerDir, 'socket'), 'kill-server']);
+    await rm(crashedWithServerDir, { recursive: true });
+  });
+
+  it('refuses a socket root that is someone else\'s, or a symlink', async () => {
+    const squatted = `/tmp/tmuxme-test-${randomBytes(4).toString('hex')}`;
+    await mkdir(squatted);
+    await chown(squatted, guests.uid, guests.gid);
+    const linked = `/tmp/tmuxme-test-${randomBytes(4).toString('hex')}`;
+    await symlink(work, linked);
+    try {
+      for (const root of [squatted, linked]) {
+        await expect(TmuxSession.prepare({ guests, explain: refuseSudo, socketRoot: root })).rejects.toThrow(`${root} is not a directory of yours`);
+      }
+    } finally {
+      await rm(squatted, { recursive: true });
+      await rm(linked);
+    }
+  });
+});
