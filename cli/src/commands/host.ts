@@ -1,0 +1,58 @@
+import { parseArgs } from 'node:util';
+import { hostSession, type HostOutput } from '../host/host-session.js';
+import type { Guest } from '../host/host-events.js';
+import type { Command } from './command.js';
+import { runCommand, serverOption, serverUsage, UsageError } from './run-command.js';
+
+const options = {
+  ...serverOption,
+  'no-tui': { type: 'boolean' },
+  json: { type: 'boolean' },
+  'no-attach': { type: 'boolean' },
+  'ssh-port': { type: 'string' },
+  identity: { type: 'string', short: 'i' },
+} as const;
+
+// GitHub's username rules, as the accounts service applies them.
+const guestPattern = /^([a-zA-Z0-9](?:[a-zA-Z0-9]|-(?=[a-zA-Z0-9])){0,38})(?::(ro|rw))?$/;
+
+export const hostCommand: Command = {
+  name: 'host',
+  summary: 'host a pairing session: `tmuxme alice bob:ro` (the default command)',
+  usage: `Usage: tmuxme [host] <guest>[:ro] … [options]
+
+Hosts a tmux session that your guests join over SSH. Each guest gets an e-mail with the
+command to join; append :ro to a guest to let them watch without typing.
+
+  tmuxme alice            alice may type
+  tmuxme alice bob:ro     bob only watches
+
+Guests arrive through the tunnel box at this machine's sshd as the local user tmuxme, which
+is created if missing (as root, or through sudo after saying why). Quitting (q, Ctrl-C, or
+leaving tmux) ends the session and undoes everything it set up.
+
+  --no-tui            print plain progress lines instead of the interactive screen
+  --json              print one JSON event per line (implies --no-tui)
+  --no-attach         do not attach this terminal to tmux; run until Ctrl-C or the session ends
+  --ssh-port <port>   the port of this machine's sshd (default 22)
+  -i, --identity <file>  the private key for the tunnel box (default: ssh's own choice)
+${serverUsage}`,
+  run: (argv) => runCommand(hostCommand, argv, async () => {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true });
+    if (positionals.length === 0) throw new UsageError('name at least one guest, e.g. `tmuxme alice`');
+    const sshPort = Number(values['ssh-port'] ?? 22);
+    if (!Number.isInteger(sshPort) || sshPort < 1 || sshPort > 65_535) throw new UsageError(`--ssh-port must be a port number, not "${values['ssh-port']}"`);
+    const output: HostOutput = values.json ? 'json' : values['no-tui'] || !process.stdout.isTTY ? 'lines' : 'tui';
+    return hostSession({
+      guests: parseGuests(positionals), output, attach: !values['no-attach'], sshPort, identity: values.identity, server: values.server,
+    });
+  }),
+};
+
+export function parseGuests(args: string[]): Guest[] {
+  return args.map((arg) => {
+    const match = guestPattern.exec(arg);
+    if (!match) throw new UsageError(`"${arg}" is not a guest: give a tmux.me username, optionally followed by :ro (watch only) or :rw`);
+    return { username: match[1]!.toLowerCase(), access: match[2] === 'ro' ? 'ro' : 'rw' };
+  });
+}

@@ -1,0 +1,35 @@
+import type { PortLease, PublicKey } from '../lib/api-client.js';
+import type { ConnectedGuest, Guest } from './host-events.js';
+
+export interface GuestKeys extends Guest {
+  keys: PublicKey[];
+}
+
+export interface OpenTunnel {
+  /** Settles when the tunnel drops by itself (never after `close`). */
+  dropped: Promise<Error>;
+  close(): Promise<void>;
+}
+
+/**
+ * What the host flow needs from the machine it runs on. The seed way (the system's sshd,
+ * a `tmuxme` user, `ssh -R`) is one backend; a backend is one thing to swap, not a flow to copy.
+ */
+export interface HostBackend {
+  /** Makes sure guests have a local account to arrive as; `explain` says why before asking for privileges. */
+  ensureGuestUser(explain: (why: string) => void): Promise<string>;
+  admitGuests(guests: GuestKeys[]): Promise<void>;
+  /** Removes exactly what `admitGuests` added. */
+  dismissGuests(): Promise<void>;
+  openTunnel(lease: PortLease): Promise<OpenTunnel>;
+  startTmux(): Promise<void>;
+  tmuxRunning(): Promise<boolean>;
+  connectedGuests(): Promise<ConnectedGuest[]>;
+  stopTmux(): Promise<void>;
+  /** argv that attaches the host's terminal to the pairing session. */
+  attachCommand(): string[];
+  /** The public key guests will see when they reach us, declared so their join command can pin it. */
+  hostKey(): Promise<string | undefined>;
+  /** Undoes what a run that died left behind (its pid is gone). */
+  cleanUpDeadRuns(): Promise<string[]>;
+}

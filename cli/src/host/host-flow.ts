@@ -1,0 +1,204 @@
+import { ApiError, type PairingSession, type PortLease, type TmuxmeApi } from '../lib/api-client.js';
+import { TunnelAuthRefused, TunnelPortRefused } from '../lib/reverse-tunnel.js';
+import type { GuestKeys, HostBackend, OpenTunnel } from './host-backend.js';
+import type { Guest, HostEvent, StepId } from './host-events.js';
+
+export type HostApi = Pick<TmuxmeApi, 'publicKeys' | 'leasePort' | 'giveBackLease' | 'declareSession' | 'heartbeat' | 'endSession'>;
+
+export interface HostFlowOptions {
+  api: HostApi;
+  backend: HostBackend;
+  guests: Guest[];
+  emit: (event: HostEvent) => void;
+  /** How long an authentication refusal right after leasing is retried: the box catches up with the lease. */
+  tunnelAuthRetryMs?: number;
+  /** Leases tried when the box refuses the port (taken, or not ours after all). */
+  portAttempts?: number;
+  heartbeatMs?: number;
+  pollGuestsMs?: number;
+}
+
+/** Stops the flow at the next step: the host pressed Ctrl-C or asked to end. */
+export class HostAborted extends Error {
+  override name = 'HostAborted';
+}
+
+/**
+ * Hosts one pairing session: the seed's steps in order, then heartbeats and the guest list
+ * while it lasts, and at the end (or at any failure) exactly what was done undone, newest first.
+ */
+export class HostFlow {
+  private readonly undo: { label: string; run: () => Promise<unknown> }[] = [];
+  private readonly stopped = new AbortController();
+  private timers: NodeJS.Timeout[] = [];
+  private ending: Promise<void> | undefined;
+  private session: PairingSession | undefined;
+  private tunnel: OpenTunnel | undefined;
+  private lease: PortLease | undefined;
+
+  constructor(private readonly options: HostFlowOptions) {}
+
+  /** Runs the steps; resolves once guests can join. On failure everything done so far is undone first. */
+  async start(): Promise<void> {
+    const { api, backend, guests, emit } = this.options;
+    try {
+      const cleaned = await backend.cleanUpDeadRuns();
+      for (const what of cleaned) emit({ type: 'notice', message: `Cleaned up after an earlier run that stopped abruptly: ${what}` });
+      await this.step('local-user', () => backend.ensureGuestUser((why) => emit({ type: 'notice', message: why })));
+      const withKeys = await this.step('guest-keys', () => this.fetchKeys(guests), (found) => `${found.reduce((n, g) => n + g.keys.length, 0)} key(s)`);
+      await this.step('authorized-keys', async () => {
+        this.undo.push({ label: 'remove the guests from authorized_keys', run: () => backend.dismissGuests() });
+        await backend.admitGuests(withKeys);
+      });
+      const lease = await this.leaseAndTunnel();
+      await this.step('tmux', async () => {
+        this.undo.push({ label: 'stop tmux', run: () => backend.stopTmux() });
+        await backend.startTmux();
+      });
+      const hostKey = await backend.hostKey();
+      this.session = await this.step('declare', () => api.declareSession({ port: lease.port, guests, hostKey }), (s) => `session ${s.id}`);
+      // From here on the session holds the lease: ending the session releases it.
+      const session = this.session;
+      this.undo.push({ label: 'end the session', run: () => api.endSession(session.id) });
+      emit({
+        type: 'ready',
+        session: {
+          id: session.id, joinCommand: session.joinCommand, pinnedJoinCommand: session.pinnedJoinCommand,
+          hostKeyFingerprint: session.hostKeyFingerprint, guests: session.guests, attachCommand: backend.attachCommand(),
+        },
+      });
+      this.keepAlive();
+    } catch (error) {
+      await this.end(error instanceof HostAborted ? 'stopped before the session started' : 'set-up failed');
+      throw error;
+    }
+  }
+
+  /** Stops what runs and undoes every step, newest first; safe to call more than once. */
+  end(reason: string): Promise<void> {
+    this.ending ??= (async () => {
+      this.stopped.abort(new HostAborted(reason));
+      this.timers.forEach(clearInterval);
+      this.options.emit({ type: 'ending', reason });
+      const problems: string[] = [];
+      for (const { label, run } of this.undo.reverse()) {
+        await run().catch((error: unknown) => problems.push(`could not ${label}: ${(error as Error).message}`));
+      }
+      this.options.emit({ type: 'ended', reason, problems });
+    })();
+    return this.ending;
+  }
+
+  /** Settles when the session is over, whoever ended it. */
+  get over(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.stopped.signal.aborted) resolve();
+      else this.stopped.signal.addEventListener('abort', () => resolve(), { once: true });
+    }).then(() => this.ending);
+  }
+
+  private async step<T>(id: StepId, work: () => Promise<T>, describe?: (result: T) => string): Promise<T> {
+    const { emit } = this.options;
+    if (this.stopped.signal.aborted) throw this.stopped.signal.reason;
+    emit({ type: 'step', id, status: 'running', at: Date.now() });
+    try {
+      const result = await work();
+      emit({ type: 'step', id, status: 'done', at: Date.now(), detail: describe?.(result) });
+      return result;
+    } catch (error) {
+      emit({ type: 'step', id, status: 'failed', at: Date.now(), detail: (error as Error).message });
+      throw error;
+    }
+  }
+
+  /** Every guest's keys, or one error naming every guest who cannot join, before anything changed. */
+  private async fetchKeys(guests: Guest[]): Promise<GuestKeys[]> {
+    const results = await Promise.allSettled(guests.map(async (guest) => ({ ...guest, keys: await this.options.api.publicKeys(guest.username) })));
+    const problems = results.flatMap((result, i) => {
+      const { username } = guests[i]!;
+      if (result.status === 'rejected') {
+        const error = result.reason as Error;
+        return [error instanceof ApiError && error.status === 404 ? `there is no account called "${username}"` : `${username}: ${error.message}`];
+      }
+      return result.value.keys.length === 0 ? [`${username} has no SSH key yet (they can add one with \`tmuxme keys add\`)`] : [];
+    });
+    if (problems.length > 0) throw new Error(`Cannot invite: ${problems.join('; ')}.`);
+    return results.map((result) => (result as PromiseFulfilledResult<GuestKeys>).value);
+  }
+
+  /** Leases a port and opens the tunnel there; a port the box refuses is given back and another leased. */
+  private async leaseAndTunnel(): Promise<PortLease> {
+    const { api, portAttempts = 3 } = this.options;
+    for (let attempt = 1; ; attempt += 1) {
+      const lease = await this.step('lease', () => api.leasePort(), (held) => `port ${held.port} on ${held.tunnelHost}`);
+      const giveBack = { label: `give back the lease on port ${lease.port}`, run: () => (this.session ? Promise.resolve() : api.giveBackLease(lease.leaseId)) };
+      this.undo.push(giveBack);
+      try {
+        this.tunnel = await this.step('tunnel', () => this.openTunnelRetryingAuth(lease), () => `${lease.tunnelHost}:${lease.port} forwards to this machine`);
+        this.undo.push({ label: 'close the tunnel', run: () => this.tunnel?.close() ?? Promise.resolve() });
+        this.lease = lease;
+        return lease;
+      } catch (error) {
+        if (!(error instanceof TunnelPortRefused) || attempt >= portAttempts) throw error;
+        this.options.emit({ type: 'notice', message: `The box refused port ${lease.port}; leasing another (attempt ${attempt + 1} of ${portAttempts}).` });
+        this.undo.splice(this.undo.indexOf(giveBack), 1);
+        await giveBack.run().catch(() => {});
+      }
+    }
+  }
+
+  private async openTunnelRetryingAuth(lease: PortLease): Promise<OpenTunnel> {
+    const deadline = Date.now() + (this.options.tunnelAuthRetryMs ?? 8_000);
+    for (let delay = 100; ; delay = Math.min(delay * 2, 1_000)) {
+      try {
+        return await this.options.backend.openTunnel(lease);
+      } catch (error) {
+        if (!(error instanceof TunnelAuthRefused) || Date.now() + delay > deadline || this.stopped.signal.aborted) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  /** Heartbeats, the guest list, and the end when tmux or the tunnel goes away. */
+  private keepAlive(): void {
+    const { api, backend, emit, heartbeatMs = 30_000, pollGuestsMs = 1_000 } = this.options;
+    const session = this.session!;
+    this.timers.push(setInterval(() => {
+      api.heartbeat(session.id).catch((error: Error) => {
+        if (error instanceof ApiError && error.status === 404) return void this.end('the server ended the session');
+        emit({ type: 'notice', message: `Heartbeat failed (${error.message}); the session expires after about 90 s without one.` });
+      });
+    }, heartbeatMs));
+    let polling = false;
+    this.timers.push(setInterval(() => {
+      if (polling) return;
+      polling = true;
+      (async () => {
+        if (!(await backend.tmuxRunning())) return void this.end('the tmux session ended');
+        emit({ type: 'guests', connected: await backend.connectedGuests() });
+      })().catch(() => {}).finally(() => { polling = false; });
+    }, pollGuestsMs));
+    this.watchTunnel();
+  }
+
+  /** A dropped tunnel is reopened on the same lease (the session holds it); the session ends only if it will not come back. */
+  private watchTunnel(): void {
+    const tunnel = this.tunnel!;
+    void tunnel.dropped.then(async (error) => {
+      if (this.stopped.signal.aborted || tunnel !== this.tunnel) return;
+      this.options.emit({ type: 'notice', message: `The tunnel dropped (${error.message}); reopening it.` });
+      for (const delay of [0, 1_000, 2_000, 5_000, 10_000, 20_000]) {
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        if (this.stopped.signal.aborted) return;
+        try {
+          this.tunnel = await this.openTunnelRetryingAuth(this.lease!);
+          this.options.emit({ type: 'notice', message: 'The tunnel is back.' });
+          return this.watchTunnel();
+        } catch {
+          // The next delay tries again.
+        }
+      }
+      void this.end('the tunnel could not be reopened');
+    });
+  }
+}

@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import { openAccount } from '../lib/account.js';
+import { runHostTui } from '../ui/run-host-tui.js';
+import type { Guest } from './host-events.js';
+import { HostFlow } from './host-flow.js';
+import { HostStore } from './host-store.js';
+import { jsonReporter, lineReporter } from './reporters.js';
+import { createSeedBackend } from './seed-backend.js';
+
+export type HostOutput = 'tui' | 'lines' | 'json';
+
+export interface HostSessionOptions {
+  guests: Guest[];
+  output: HostOutput;
+  /** Hand this terminal to tmux once guests can join. */
+  attach: boolean;
+  sshPort: number;
+  identity?: string;
+  server?: string;
+}
+
+/** `tmuxme alice bob:ro`: sets the session up, lets the host pair, and undoes it all at the end. */
+export async function hostSession(options: HostSessionOptions): Promise<number> {
+  const { settings, api } = await openAccount({ server: options.server });
+  if (!settings.apiToken) throw new Error('you are not signed in: run `tmuxme login` (or `tmuxme signup`) first');
+  const store = new HostStore();
+  if (options.output !== 'tui') {
+    const write = (line: string) => void process.stdout.write(`${line}\n`);
+    store.subscribe(options.output === 'json' ? jsonReporter(write) : lineReporter(write));
+  }
+  const backend = await createSeedBackend({ sshPort: options.sshPort, identity: options.identity });
+  const flow = new HostFlow({ api, backend, guests: options.guests, emit: store.dispatch });
+  const stop = (signal: string) => void flow.end(signal === 'SIGINT' ? 'you pressed Ctrl-C' : `received ${signal}`);
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  signals.forEach((signal) => process.on(signal, stop));
+  try {
+    if (options.output === 'tui') return await runHostTui({ store, flow, attach: () => attachTmux(backend.attachCommand()) });
+    await flow.start();
+    if (options.attach && process.stdin.isTTY) {
+      await attachTmux(backend.attachCommand());
+      if (!(await backend.tmuxRunning())) await flow.end('the tmux session ended');
+      else process.stdout.write('Detached: the session goes on. Ctrl-C ends it.\n');
+    }
+    await flow.over;
+    return 0;
+  } catch {
+    // The flow reported the failure as a failed step and undid its work.
+    await flow.over;
+    return 1;
+  } finally {
+    signals.forEach((signal) => process.off(signal, stop));
+  }
+}
+
+/** tmux refuses to attach inside another tmux unless $TMUX is unset (the host may well be in one). */
+export function attachTmux(argv: string[]): Promise<number> {
+  const { TMUX: _nested, ...env } = process.env;
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve(code ?? 1));
+  });
+}

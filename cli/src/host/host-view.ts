@@ -1,0 +1,64 @@
+import { hostSteps, type ConnectedGuest, type HostEvent, type ReadySession, type StepId, type StepStatus } from './host-events.js';
+
+export interface StepView {
+  id: StepId;
+  title: string;
+  status: StepStatus;
+  startedAt?: number;
+  endedAt?: number;
+  detail?: string;
+}
+
+export type HostPhase = 'setting-up' | 'ready' | 'ending' | 'ended';
+
+/** Everything the host screen shows, folded from the flow's events. */
+export interface HostView {
+  phase: HostPhase;
+  steps: StepView[];
+  notices: string[];
+  session?: ReadySession;
+  connected: ConnectedGuest[];
+  endReason?: string;
+  problems: string[];
+}
+
+export const initialHostView = (): HostView => ({
+  phase: 'setting-up',
+  steps: hostSteps.map(({ id, title }) => ({ id, title, status: 'pending' })),
+  notices: [],
+  connected: [],
+  problems: [],
+});
+
+export function reduceHostView(view: HostView, event: HostEvent): HostView {
+  switch (event.type) {
+    case 'step':
+      return {
+        ...view,
+        steps: view.steps.map((step) => (step.id !== event.id ? step : {
+          ...step,
+          status: event.status,
+          detail: event.detail ?? step.detail,
+          startedAt: event.status === 'running' ? event.at : step.startedAt,
+          endedAt: event.status === 'done' || event.status === 'failed' ? event.at : undefined,
+        })),
+      };
+    case 'notice':
+      return { ...view, notices: [...view.notices, event.message] };
+    case 'ready':
+      return { ...view, phase: 'ready', session: event.session };
+    case 'guests':
+      return { ...view, connected: event.connected };
+    case 'ending':
+      return { ...view, phase: 'ending', endReason: event.reason };
+    case 'ended':
+      return { ...view, phase: 'ended', endReason: event.reason, problems: event.problems };
+  }
+}
+
+/** `0.4 s`, `12 s`: how long a step took, or has been running. */
+export function elapsed(step: StepView, now: number): string | undefined {
+  if (step.startedAt === undefined) return undefined;
+  const ms = (step.endedAt ?? now) - step.startedAt;
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}

@@ -1,0 +1,49 @@
+import { hostSteps, type ConnectedGuest, type HostEvent } from './host-events.js';
+
+type Write = (line: string) => void;
+
+const titles = new Map<string, string>(hostSteps.map(({ id, title }) => [id, title]));
+const marks = { running: '..', done: 'ok', failed: 'failed' } as const;
+const clientName = (client: ConnectedGuest) => client.username ?? 'an unknown terminal';
+
+/** `--no-tui`: one plain line per thing that happened, for logs and scripts that read text. */
+export function lineReporter(write: Write): (event: HostEvent) => void {
+  const started = new Map<string, number>();
+  let connected: string[] = [];
+  return (event) => {
+    switch (event.type) {
+      case 'step': {
+        if (event.status === 'pending') return;
+        if (event.status === 'running') started.set(event.id, event.at);
+        const took = event.status === 'running' ? '' : ` (${((event.at - (started.get(event.id) ?? event.at)) / 1000).toFixed(1)} s)`;
+        return write(`[${marks[event.status]}] ${titles.get(event.id)}${took}${event.detail ? `: ${event.detail}` : ''}`);
+      }
+      case 'notice':
+        return write(`note: ${event.message}`);
+      case 'ready': {
+        const { session } = event;
+        write(`Guests join with: ${session.joinCommand}`);
+        if (session.hostKeyFingerprint) write(`Host key: ${session.hostKeyFingerprint}`);
+        if (session.pinnedJoinCommand) write(`Pinned: ${session.pinnedJoinCommand}`);
+        return write(`Invited: ${session.guests.map((g) => `${g.username}${g.access === 'ro' ? ' (read-only)' : ''}`).join(', ')}`);
+      }
+      case 'guests': {
+        const now = event.connected.map(clientName);
+        for (const name of now.filter((n) => !connected.includes(n))) write(`${name} connected`);
+        for (const name of connected.filter((n) => !now.includes(n))) write(`${name} left`);
+        connected = now;
+        return;
+      }
+      case 'ending':
+        return write(`Ending the session: ${event.reason}`);
+      case 'ended':
+        write(`Session over (${event.reason}).`);
+        return event.problems.forEach((problem) => write(`problem: ${problem}`));
+    }
+  };
+}
+
+/** `--json`: every event as one JSON line, as it happens. */
+export function jsonReporter(write: Write): (event: HostEvent) => void {
+  return (event) => write(JSON.stringify(event));
+}
