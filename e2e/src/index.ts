@@ -1,2 +1,4 @@
 export * from './stack.js';
 export * from './client.js';
+export * from './pairing-world.js';
+export * from './terminal.js';

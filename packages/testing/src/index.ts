@@ -8,3 +8,4 @@ export * from './mail-catcher.js';
 export * from './build-app.js';
 export * from './ssh-keys.js';
 export * from './tunnel-box.js';
+export * from './netns.js';

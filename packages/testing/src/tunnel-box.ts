@@ -17,6 +17,7 @@ const sshdBinary = '/usr/sbin/sshd';
 const boxesRoot = '/var/lib/tmuxme-test/boxes';
 
 export interface TunnelBox {
+  /** Where this machine reaches the box (loopback even when it listens on every address). */
   host: '127.0.0.1';
   port: number;
   dir: string;
@@ -33,7 +34,7 @@ export interface TunnelBox {
  * directory and its own sshd on a free loopback port. Throws (never skips)
  * when it cannot be had, so a machine without root or sshd fails loudly.
  */
-export async function startTunnelBox({ port }: { port?: number } = {}): Promise<TunnelBox> {
+export async function startTunnelBox({ port, listen = '127.0.0.1' }: { port?: number; listen?: '127.0.0.1' | '0.0.0.0' } = {}): Promise<TunnelBox> {
   if (process.getuid?.() !== 0) {
     throw new Error('the tunnel box needs root (setup.sh creates the tunnel user and starts a second sshd): run these tests as root');
   }
@@ -43,7 +44,7 @@ export async function startTunnelBox({ port }: { port?: number } = {}): Promise<
   await mkdir(boxesRoot, { recursive: true, mode: 0o755 });
   const dir = join(boxesRoot, `${process.pid}-${randomBytes(4).toString('hex')}`);
   const boxPort = port ?? await freePort();
-  const args = ['--dir', dir, '--port', String(boxPort), '--listen', '127.0.0.1'];
+  const args = ['--dir', dir, '--port', String(boxPort), '--listen', listen];
   const stop = async () => {
     await setupScript(['stop', ...args]);
     await rm(dir, { recursive: true, force: true });

@@ -1,0 +1,119 @@
+import { execFile } from 'node:child_process';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import {
+  generateSshKey, MailCatcher, NetworkNamespace, startTunnelBox, testAmqpUrl, testMongoUrl, type CaughtMail, type TunnelBox,
+} from '@tmuxme/testing';
+import { ApiClient } from './client.js';
+import { startStack, type Stack } from './stack.js';
+
+const run = promisify(execFile);
+export const cliEntry = resolve(fileURLToPath(import.meta.url), '../../../cli/src/bin/tmuxme.ts');
+const boxName = 'box.test';
+
+/** A signed-up user with a key on disk, as the CLI would run for them. */
+export interface Person {
+  username: string;
+  home: string;
+  keyFile: string;
+  apiToken: string;
+  api: ApiClient;
+}
+
+/**
+ * The whole pairing system on one machine, the way it is spread in real life: the services and
+ * the tunnel box here, and a host and a guest each in a network namespace of their own that reach
+ * the box (as `box.test`) and the API but not each other. The host's namespace runs an sshd of
+ * its own on port 22, configured as DESIGN section 6 recommends.
+ */
+export class PairingWorld {
+  private readonly cleanUps: (() => Promise<unknown>)[] = [];
+
+  private constructor(
+    readonly stack: Stack,
+    readonly box: TunnelBox,
+    readonly mail: MailCatcher,
+    readonly host: NetworkNamespace,
+    readonly guest: NetworkNamespace,
+    readonly dir: string,
+    private readonly gatewayPort: number,
+  ) {}
+
+  static async start(): Promise<PairingWorld> {
+    const dir = await mkdtemp(join(tmpdir(), 'tmuxme-world-'));
+    await chmod(dir, 0o755);
+    const box = await startTunnelBox({ listen: '0.0.0.0' });
+    const mail = await MailCatcher.start();
+    const hostKey = box.hostPublicKey;
+    const stack = await startStack({
+      mongoUrl: testMongoUrl('world'), amqpUrl: testAmqpUrl(), gatewayHost: '0.0.0.0', smtpUrl: mail.url,
+      authorizedKeysFile: box.authorizedKeysFile,
+      sessions: { boxes: [{ tunnelHost: boxName, tunnelPort: box.port, hostKey, ports: { first: 31000, last: 31999 } }] },
+    });
+    const host = await NetworkNamespace.create(71, { [boxName]: '10.213.71.1' });
+    const guest = await NetworkNamespace.create(72, { [boxName]: '10.213.72.1' });
+    const world = new PairingWorld(stack, box, mail, host, guest, dir, Number(new URL(stack.gatewayUrl).port));
+    world.cleanUps.push(() => box.stop(), () => mail.stop(), () => stack.close(), () => host.destroy(), () => guest.destroy(), () => rm(dir, { recursive: true, force: true }));
+    await world.startHostSshd();
+    return world;
+  }
+
+  /** The API as seen from this machine, and from inside a namespace. */
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.gatewayPort}`;
+  }
+
+  apiUrlFrom(ns: NetworkNamespace): string {
+    return `http://${ns.gateway}:${this.gatewayPort}`;
+  }
+
+  async signUp(username: string): Promise<Person> {
+    const home = await mkdtemp(join(this.dir, `${username}-`));
+    await chmod(home, 0o755);
+    const key = await generateSshKey('ed25519', undefined, `${username}@laptop`);
+    const keyFile = join(home, 'id_ed25519');
+    await writeFile(keyFile, key.privateKey, { mode: 0o600 });
+    const { user, apiToken } = await new ApiClient(this.apiUrl).signup(username);
+    const added = await user.request('POST', '/api/v1/user/keys', { key: key.publicKey });
+    if (added.status !== 201) throw new Error(`adding ${username}'s key: ${added.status} ${added.text}`);
+    return { username, home, keyFile, apiToken, api: user };
+  }
+
+  /** What the CLI needs in its environment to act as this person from inside a namespace. */
+  cliEnvironment(person: Person, ns: NetworkNamespace): Record<string, string> {
+    return {
+      PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: person.home, XDG_CONFIG_HOME: join(person.home, '.config'),
+      TMUXME_SERVER: this.apiUrlFrom(ns), TMUXME_TOKEN: person.apiToken, TERM: 'xterm-256color', LANG: 'C.UTF-8',
+    };
+  }
+
+  /** The invitation mail `username` got, once it arrives. */
+  async invitationFor(username: string, timeoutMs = 20_000): Promise<CaughtMail> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.mail.messages.find((m) => m.envelope.to.includes(`${username}@example.com`));
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no invitation for ${username} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const cleanUp of this.cleanUps.reverse()) await cleanUp().catch(() => {});
+  }
+
+  /** DESIGN section 6's recommended block, on the machine's own host key (what the CLI declares). */
+  private async startHostSshd(): Promise<void> {
+    await run('ssh-keygen', ['-A']);
+    const config = join(this.dir, 'host-sshd_config');
+    await writeFile(config, [
+      'Port 22', 'ListenAddress 0.0.0.0', 'HostKey /etc/ssh/ssh_host_ed25519_key', `PidFile ${join(this.dir, 'host-sshd.pid')}`,
+      'AuthorizedKeysFile .ssh/authorized_keys', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no',
+      'Match User tmuxme', '  AuthenticationMethods publickey', '  DisableForwarding yes', '  PermitTunnel no', '  PermitUserRC no', '  PermitTTY yes', '',
+    ].join('\n'));
+    await this.host.exec('/usr/sbin/sshd', ['-f', config, '-E', join(this.dir, 'host-sshd.log')]);
+  }
+}
