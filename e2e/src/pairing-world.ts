@@ -9,10 +9,22 @@ import {
 } from '@tmuxme/testing';
 import { ApiClient } from './client.js';
 import { startStack, type Stack } from './stack.js';
+import { shellQuote } from './terminal.js';
 
 const run = promisify(execFile);
 export const cliEntry = resolve(fileURLToPath(import.meta.url), '../../../cli/src/bin/tmuxme.ts');
+const cliTsconfig = resolve(fileURLToPath(import.meta.url), '../../../cli/tsconfig.json');
 const boxName = 'box.test';
+
+/** Where the world runs. The defaults suit one Jest run; a bench beside a running e2e test picks other subnets and ports. */
+export interface WorldOptions {
+  /** The database server and broker; by default those of the Jest global setup. */
+  servers?: { mongoUrl: string; amqpUrl: string };
+  /** Third octets of the host's and the guest's 10.213.x.0/24. */
+  subnets?: [host: number, guest: number];
+  /** The box's leased ports: every box listens on this machine's addresses, so two worlds need apart ranges. */
+  ports?: { first: number; last: number };
+}
 
 /** A signed-up user with a key on disk, as the CLI would run for them. */
 export interface Person {
@@ -21,6 +33,12 @@ export interface Person {
   keyFile: string;
   apiToken: string;
   api: ApiClient;
+}
+
+/** A pinned join command (from the mail or the session) as `guest` runs it: with their key, and none of this machine's ssh_config. */
+export function guestJoinCommand(pinned: string, guest: Pick<Person, 'keyFile'>, extraOptions: readonly string[] = []): string {
+  const options = ['-F', 'none', '-i', guest.keyFile, '-o', 'IdentitiesOnly=yes', ...extraOptions];
+  return pinned.replace(/^ssh /, `ssh ${options.map(shellQuote).join(' ')} `);
 }
 
 /**
@@ -42,19 +60,19 @@ export class PairingWorld {
     private readonly gatewayPort: number,
   ) {}
 
-  static async start(): Promise<PairingWorld> {
+  static async start({ servers, subnets = [71, 72], ports = { first: 31000, last: 31999 } }: WorldOptions = {}): Promise<PairingWorld> {
     const dir = await mkdtemp(join(tmpdir(), 'tmuxme-world-'));
     await chmod(dir, 0o755);
     const box = await startTunnelBox({ listen: '0.0.0.0' });
     const mail = await MailCatcher.start();
     const hostKey = box.hostPublicKey;
     const stack = await startStack({
-      mongoUrl: testMongoUrl('world'), amqpUrl: testAmqpUrl(), gatewayHost: '0.0.0.0', smtpUrl: mail.url,
+      mongoUrl: servers?.mongoUrl ?? testMongoUrl('world'), amqpUrl: servers?.amqpUrl ?? testAmqpUrl(), gatewayHost: '0.0.0.0', smtpUrl: mail.url,
       authorizedKeysFile: box.authorizedKeysFile,
-      sessions: { boxes: [{ tunnelHost: boxName, tunnelPort: box.port, hostKey, ports: { first: 31000, last: 31999 } }] },
+      sessions: { boxes: [{ tunnelHost: boxName, tunnelPort: box.port, hostKey, ports }] },
     });
-    const host = await NetworkNamespace.create(71, { [boxName]: '10.213.71.1' });
-    const guest = await NetworkNamespace.create(72, { [boxName]: '10.213.72.1' });
+    const host = await NetworkNamespace.create(subnets[0], { [boxName]: `10.213.${subnets[0]}.1` });
+    const guest = await NetworkNamespace.create(subnets[1], { [boxName]: `10.213.${subnets[1]}.1` });
     const world = new PairingWorld(stack, box, mail, host, guest, dir, Number(new URL(stack.gatewayUrl).port));
     world.cleanUps.push(() => box.stop(), () => mail.stop(), () => stack.close(), () => host.destroy(), () => guest.destroy(), () => rm(dir, { recursive: true, force: true }));
     await world.startHostSshd();
@@ -87,6 +105,8 @@ export class PairingWorld {
     return {
       PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: person.home, XDG_CONFIG_HOME: join(person.home, '.config'),
       TMUXME_SERVER: this.apiUrlFrom(ns), TMUXME_TOKEN: person.apiToken, TERM: 'xterm-256color', LANG: 'C.UTF-8',
+      // tsx reads the tsconfig of the working directory; the CLI's own one says how to compile its JSX.
+      TSX_TSCONFIG_PATH: cliTsconfig,
     };
   }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cliEntry, PairingWorld, shellQuote, Terminal, type Person } from '../src/index.js';
+import { cliEntry, guestJoinCommand, PairingWorld, shellQuote, Terminal, type Person } from '../src/index.js';
 
 /**
  * The whole product, end to end, on real components: hana hosts `tmuxme --no-tui alice bob:ro`
@@ -32,7 +32,7 @@ afterAll(async () => {
 function joinCommandIn(mailText: string, guest: Person): string {
   const pinned = /^\s*(ssh -o UserKnownHostsFile=\/dev\/null .*tmuxme@box\.test)\s*$/m.exec(mailText)?.[1];
   if (!pinned) throw new Error(`no pinned join command in the mail:\n${mailText}`);
-  return pinned.replace(/^ssh /, `ssh -F none -i ${shellQuote(guest.keyFile)} -o IdentitiesOnly=yes `);
+  return guestJoinCommand(pinned, guest);
 }
 
 const guestTerminal = async (guest: Person, command: string) => {

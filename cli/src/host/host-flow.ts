@@ -31,6 +31,7 @@ export class HostFlow {
   private readonly undo: { label: string; run: () => Promise<unknown> }[] = [];
   private readonly stopped = new AbortController();
   private timers: NodeJS.Timeout[] = [];
+  private starting: Promise<void> | undefined;
   private ending: Promise<void> | undefined;
   private session: PairingSession | undefined;
   private tunnel: OpenTunnel | undefined;
@@ -40,46 +41,58 @@ export class HostFlow {
 
   /** Runs the steps; resolves once guests can join. On failure everything done so far is undone first. */
   async start(): Promise<void> {
-    const { api, backend, guests, emit } = this.options;
+    this.starting = this.runSteps();
     try {
-      const cleaned = await backend.cleanUpDeadRuns();
-      for (const what of cleaned) emit({ type: 'notice', message: `Cleaned up after an earlier run that stopped abruptly: ${what}` });
-      await this.step('local-user', () => backend.ensureGuestUser((why) => emit({ type: 'notice', message: why })));
-      const withKeys = await this.step('guest-keys', () => this.fetchKeys(guests), (found) => `${found.reduce((n, g) => n + g.keys.length, 0)} key(s)`);
-      await this.step('authorized-keys', async () => {
-        this.undo.push({ label: 'remove the guests from authorized_keys', run: () => backend.dismissGuests() });
-        await backend.admitGuests(withKeys);
-      });
-      const lease = await this.leaseAndTunnel();
-      await this.step('tmux', async () => {
-        this.undo.push({ label: 'stop tmux', run: () => backend.stopTmux() });
-        await backend.startTmux();
-      });
-      const hostKey = await backend.hostKey();
-      this.session = await this.step('declare', () => api.declareSession({ port: lease.port, guests, hostKey }), (s) => `session ${s.id}`);
-      // From here on the session holds the lease: ending the session releases it.
-      const session = this.session;
-      this.undo.push({ label: 'end the session', run: () => api.endSession(session.id) });
-      emit({
-        type: 'ready',
-        session: {
-          id: session.id, joinCommand: session.joinCommand, pinnedJoinCommand: session.pinnedJoinCommand,
-          hostKeyFingerprint: session.hostKeyFingerprint, guests: session.guests, attachCommand: backend.attachCommand(),
-        },
-      });
-      this.keepAlive();
+      await this.starting;
     } catch (error) {
-      await this.end(error instanceof HostAborted ? 'stopped before the session started' : 'set-up failed');
+      // Stopped by end(): it undoes once the step in flight has settled. Failed by itself: undo now.
+      await (this.stopped.signal.aborted ? this.ending : this.end('set-up failed'));
       throw error;
     }
   }
 
-  /** Stops what runs and undoes every step, newest first; safe to call more than once. */
+  private async runSteps(): Promise<void> {
+    const { api, backend, guests, emit } = this.options;
+    await this.step('local-user', () => backend.ensureGuestUser((why) => emit({ type: 'notice', message: why })));
+    const withKeys = await this.step('guest-keys', () => this.fetchKeys(guests), (found) => `${found.reduce((n, g) => n + g.keys.length, 0)} key(s)`);
+    // Only once every guest can be invited: a refused invitation changes nothing on this machine.
+    const cleaned = await backend.cleanUpDeadRuns();
+    for (const what of cleaned) emit({ type: 'notice', message: `Cleaned up after an earlier run that stopped abruptly: ${what}` });
+    await this.step('authorized-keys', async () => {
+      this.undo.push({ label: 'remove the guests from authorized_keys', run: () => backend.dismissGuests() });
+      await backend.admitGuests(withKeys);
+    });
+    const lease = await this.leaseAndTunnel();
+    await this.step('tmux', async () => {
+      this.undo.push({ label: 'stop tmux', run: () => backend.stopTmux() });
+      await backend.startTmux();
+    });
+    const hostKey = await backend.hostKey();
+    const session = await this.step('declare', () => api.declareSession({ port: lease.port, guests, hostKey }), (s) => `session ${s.id}`);
+    // From here on the session holds the lease: ending the session releases it.
+    this.session = session;
+    this.undo.push({ label: 'end the session', run: () => api.endSession(session.id) });
+    this.throwIfStopped();
+    emit({
+      type: 'ready',
+      session: {
+        id: session.id, joinCommand: session.joinCommand, pinnedJoinCommand: session.pinnedJoinCommand,
+        hostKeyFingerprint: session.hostKeyFingerprint, guests: session.guests, attachCommand: backend.attachCommand(),
+      },
+    });
+    this.keepAlive();
+  }
+
+  /**
+   * Stops what runs and undoes every step, newest first, once the step in flight (if any) has
+   * settled, so nothing it set up escapes the undo. Safe to call more than once.
+   */
   end(reason: string): Promise<void> {
     this.ending ??= (async () => {
       this.stopped.abort(new HostAborted(reason));
       this.timers.forEach(clearInterval);
       this.options.emit({ type: 'ending', reason });
+      await this.starting?.catch(() => {});
       const problems: string[] = [];
       for (const { label, run } of this.undo.reverse()) {
         await run().catch((error: unknown) => problems.push(`could not ${label}: ${(error as Error).message}`));
@@ -97,9 +110,13 @@ export class HostFlow {
     }).then(() => this.ending);
   }
 
+  private throwIfStopped(): void {
+    if (this.stopped.signal.aborted) throw this.stopped.signal.reason;
+  }
+
   private async step<T>(id: StepId, work: () => Promise<T>, describe?: (result: T) => string): Promise<T> {
     const { emit } = this.options;
-    if (this.stopped.signal.aborted) throw this.stopped.signal.reason;
+    this.throwIfStopped();
     emit({ type: 'step', id, status: 'running', at: Date.now() });
     try {
       const result = await work();
@@ -150,10 +167,11 @@ export class HostFlow {
   private async openTunnelRetryingAuth(lease: PortLease): Promise<OpenTunnel> {
     const deadline = Date.now() + (this.options.tunnelAuthRetryMs ?? 8_000);
     for (let delay = 100; ; delay = Math.min(delay * 2, 1_000)) {
+      this.throwIfStopped();
       try {
         return await this.options.backend.openTunnel(lease);
       } catch (error) {
-        if (!(error instanceof TunnelAuthRefused) || Date.now() + delay > deadline || this.stopped.signal.aborted) throw error;
+        if (!(error instanceof TunnelAuthRefused) || Date.now() + delay > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }

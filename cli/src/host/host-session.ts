@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { openAccount } from '../lib/account.js';
-import { runHostTui } from '../ui/run-host-tui.js';
 import type { Guest } from './host-events.js';
 import { HostFlow } from './host-flow.js';
 import { HostStore } from './host-store.js';
@@ -34,7 +33,11 @@ export async function hostSession(options: HostSessionOptions): Promise<number> 
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   signals.forEach((signal) => process.on(signal, stop));
   try {
-    if (options.output === 'tui') return await runHostTui({ store, flow, attach: () => attachTmux(backend.attachCommand()) });
+    if (options.output === 'tui') {
+      // Ink and React load only for the screen: --no-tui and --json start faster without them.
+      const { runHostTui } = await import('../ui/run-host-tui.js');
+      return await runHostTui({ store, flow, attach: () => attachTmux(backend.attachCommand()) });
+    }
     await flow.start();
     if (options.attach && process.stdin.isTTY) {
       await attachTmux(backend.attachCommand());

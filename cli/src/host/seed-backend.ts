@@ -50,7 +50,12 @@ export async function createSeedBackend(options: SeedBackendOptions): Promise<Ho
     async dismissGuests() {
       if (guestUser) await removeGuestKeys({ user: guestUser, marker });
     },
-    openTunnel: (lease) => openReverseTunnel({ lease, localPort: options.sshPort, identityFile: options.identity, sshArgs: options.sshArgs }),
+    async openTunnel(lease) {
+      const tunnel = await openReverseTunnel({ lease, localPort: options.sshPort, identityFile: options.identity, sshArgs: options.sshArgs });
+      // ssh would outlive a crash of ours; the next run ends it from this record.
+      await required(tmux, 'tmux').recordCompanion(tunnel.pid);
+      return tunnel;
+    },
     startTmux: () => required(tmux, 'tmux').start(),
     tmuxRunning: () => required(tmux, 'tmux').isRunning(),
     async connectedGuests() {
@@ -71,8 +76,7 @@ export async function createSeedBackend(options: SeedBackendOptions): Promise<Ho
     async cleanUpDeadRuns() {
       const user = await findLocalUser();
       const keys = user ? await removeAbandonedGuestKeys(user) : [];
-      const directories = await removeDeadSessionDirectories(options.socketRoot);
-      return [...keys, ...directories.map((directory) => `tmux directory ${directory}`)];
+      return [...keys, ...await removeDeadSessionDirectories(options.socketRoot)];
     },
   };
 }

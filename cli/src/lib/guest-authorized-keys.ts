@@ -124,7 +124,7 @@ function isAbandoned(segment: string): boolean {
  */
 async function editAuthorizedKeys(user: GuestAccount, change: (segments: string[]) => string[]): Promise<string[]> {
   const uid = process.getuid?.();
-  if (uid !== 0 && uid !== user.uid) throw new Error(`editing ${authorizedKeysPath(user)} needs root (or the guests' user itself)`);
+  if (uid !== 0 && uid !== user.uid) throw new Error(`editing ${authorizedKeysPath(user)} needs root: run tmuxme as root (e.g. \`sudo -E tmuxme …\`)`);
   const sshDir = await ensureSshDirectory(user);
   return withFileLock(join(sshDir, 'authorized_keys.lock'), async () => {
     const file = authorizedKeysPath(user);

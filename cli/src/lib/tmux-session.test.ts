@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chown, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
@@ -132,7 +132,15 @@ describe('the host\'s tmux session', () => {
     const notOurs = join(socketRoot, 'kept-by-hand');
     await mkdir(notOurs);
 
-    expect(await removeDeadSessionDirectories(socketRoot)).toEqual([crashedDir]);
+    // The crashed run's tunnel still runs (ssh by name); it is ended even though its tmux stays.
+    const orphanTunnel = spawn('sleep', ['60'], { argv0: 'ssh', stdio: 'ignore' });
+    await writeFile(join(crashedWithServerDir, 'companion.pid'), `${orphanTunnel.pid}\n`);
+    const ended = new Promise((resolve) => orphanTunnel.once('exit', (_code, signal) => resolve(signal)));
+
+    expect(await removeDeadSessionDirectories(socketRoot)).toEqual([
+      `the tunnel of ${deadPid}-0000beef (ssh, pid ${orphanTunnel.pid})`, `tmux directory ${crashedDir}`,
+    ]);
+    expect(await ended).toBe('SIGTERM');
     expect([existsSync(live.directory), existsSync(crashedWithServerDir), existsSync(notOurs)]).toEqual([true, true, true]);
     await rm(notOurs, { recursive: true });
     await run('tmux', ['-S', join(crashedWithServerDir, 'socket'), 'kill-server']);

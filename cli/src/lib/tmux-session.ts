@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, chmod, chown, lstat, mkdir, readdir, rm } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { access, chmod, chown, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { isProcessAlive } from './file-lock.js';
 import { guestFromArgv, processArgv } from './guest-command.js';
@@ -47,6 +47,7 @@ export interface TmuxSessionOptions {
 }
 
 const socketName = 'socket';
+const companionFile = 'companion.pid';
 
 export function defaultSocketRoot(uid: number = process.getuid?.() ?? 0): string {
   return `/tmp/tmuxme-${uid}`;
@@ -88,6 +89,14 @@ export class TmuxSession {
     await this.tmux('new-session', '-d', '-s', this.sessionName, ...(this.cwd ? ['-c', this.cwd] : []));
     await this.tmux('server-access', '-a', this.guests.name);
     await chmod(this.socket, 0o660);
+  }
+
+  /**
+   * Notes a process of this run that must not outlive it (the tunnel's ssh). It is ours to end:
+   * if this run dies without ending it, the next run's removeDeadSessionDirectories does.
+   */
+  async recordCompanion(pid: number): Promise<void> {
+    await writeFile(join(this.directory, companionFile), `${pid}\n`);
   }
 
   /** argv that attaches the host's terminal (run it with the environment of tmuxEnvironment()). */
@@ -160,12 +169,24 @@ export async function removeDeadSessionDirectories(socketRoot: string = defaultS
   const removed: string[] = [];
   for (const entry of entries) {
     const directory = join(socketRoot, entry);
+    const companion = await endCompanion(directory);
+    if (companion) removed.push(companion);
     const serverAlive = await run(tmuxPath, ['-S', join(directory, socketName), 'has-session'], { env: tmuxEnvironment() }).then(() => true, () => false);
     if (serverAlive) continue;
     await rm(directory, { recursive: true, force: true });
-    removed.push(directory);
+    removed.push(`tmux directory ${directory}`);
   }
   return removed;
+}
+
+/** Ends a dead run's companion if it still runs and is still ssh (pids get reused); says what it ended. */
+async function endCompanion(directory: string): Promise<string | undefined> {
+  const pid = Number(await readFile(join(directory, companionFile), 'utf8').catch(() => ''));
+  const argv = pid > 0 ? await processArgv(pid) : undefined;
+  await rm(join(directory, companionFile), { force: true });
+  if (!argv || !/(^|\/)ssh$/.test(argv[0] ?? '')) return undefined;
+  process.kill(pid, 'SIGTERM');
+  return `the tunnel of ${basename(directory)} (ssh, pid ${pid})`;
 }
 
 /** The root is <host>:<guests' group> 2750; making it so needs root unless the host is in that group already. */
