@@ -24,6 +24,8 @@ export interface WorldOptions {
   subnets?: [host: number, guest: number];
   /** The box's leased ports: every box listens on this machine's addresses, so two worlds need apart ranges. */
   ports?: { first: number; last: number };
+  /** How long a session lives without a heartbeat (the service's default is 90 s). */
+  sessionTtlMs?: number;
 }
 
 /** A signed-up user with a key on disk, as the CLI would run for them. */
@@ -60,7 +62,7 @@ export class PairingWorld {
     private readonly gatewayPort: number,
   ) {}
 
-  static async start({ servers, subnets = [71, 72], ports = { first: 31000, last: 31999 } }: WorldOptions = {}): Promise<PairingWorld> {
+  static async start({ servers, subnets = [71, 72], ports = { first: 31000, last: 31999 }, sessionTtlMs }: WorldOptions = {}): Promise<PairingWorld> {
     const dir = await mkdtemp(join(tmpdir(), 'tmuxme-world-'));
     await chmod(dir, 0o755);
     const box = await startTunnelBox({ listen: '0.0.0.0' });
@@ -69,7 +71,7 @@ export class PairingWorld {
     const stack = await startStack({
       mongoUrl: servers?.mongoUrl ?? testMongoUrl('world'), amqpUrl: servers?.amqpUrl ?? testAmqpUrl(), gatewayHost: '0.0.0.0', smtpUrl: mail.url,
       authorizedKeysFile: box.authorizedKeysFile,
-      sessions: { boxes: [{ tunnelHost: boxName, tunnelPort: box.port, hostKey, ports }] },
+      sessions: { boxes: [{ tunnelHost: boxName, tunnelPort: box.port, hostKey, ports }], sessionTtlMs, sweepIntervalMs: 500 },
     });
     const host = await NetworkNamespace.create(subnets[0], { [boxName]: `10.213.${subnets[0]}.1` });
     const guest = await NetworkNamespace.create(subnets[1], { [boxName]: `10.213.${subnets[1]}.1` });

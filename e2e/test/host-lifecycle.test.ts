@@ -14,7 +14,8 @@ const terminals: Terminal[] = [];
 const guestLines = async () => (await readFile('/home/tmuxme/.ssh/authorized_keys', 'latin1').catch(() => '')).split('\n').filter((l) => l.includes('tmuxme-guest:'));
 
 beforeAll(async () => {
-  world = await PairingWorld.start();
+  // Sessions live 4 s without a heartbeat here, so that keeping alive and expiring both show within a test.
+  world = await PairingWorld.start({ subnets: [73, 74], sessionTtlMs: 4_000 });
   hana = await world.signUp('hana');
   alice = await world.signUp('alice');
 }, 120_000);
@@ -87,9 +88,11 @@ describe('the host', () => {
     expect(await liveSessions()).toEqual([]);
   }, 120_000);
 
-  it('Ctrl-C ends the session and undoes every step', async () => {
+  it('heartbeats keep the session alive past its time to live; Ctrl-C ends it and undoes every step', async () => {
     const host = await hostTerminal('ctrl-c', '--no-tui --no-attach alice');
     await host.waitFor(/Guests join with: ssh -p \d+ tmuxme@box\.test/, 60_000);
+    await new Promise((r) => setTimeout(r, 10_000));
+    expect(await liveSessions()).toHaveLength(1);
     expect(await guestLines()).toHaveLength(1);
     await host.keys('C-c');
     await host.waitFor(/Session over \(you pressed Ctrl-C\)\.\n\[exited 0\]/, 30_000);
@@ -105,6 +108,9 @@ describe('the host', () => {
     await world.host.exec('pkill', ['-KILL', '-f', '^node .*tmuxme.ts --no-tui --no-attach alice']);
     await crashed.waitFor(/\[exited 137\]/);
     expect(await guestLines()).toHaveLength(linesBefore);
+    // Without heartbeats the service lets the session expire.
+    for (let i = 0; i < 100 && (await liveSessions()).length > 0; i += 1) await new Promise((r) => setTimeout(r, 100));
+    expect(await liveSessions()).toEqual([]);
     // Its ssh -R outlived it.
     await world.host.exec('pgrep', ['-f', 'tunnel@box.test']);
 

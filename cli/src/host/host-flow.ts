@@ -14,6 +14,7 @@ export interface HostFlowOptions {
   tunnelAuthRetryMs?: number;
   /** Leases tried when the box refuses the port (taken, or not ours after all). */
   portAttempts?: number;
+  /** Default: a third of the time the server gives a session to live, so two beats may fail before it expires. */
   heartbeatMs?: number;
   pollGuestsMs?: number;
 }
@@ -179,12 +180,13 @@ export class HostFlow {
 
   /** Heartbeats, the guest list, and the end when tmux or the tunnel goes away. */
   private keepAlive(): void {
-    const { api, backend, emit, heartbeatMs = 30_000, pollGuestsMs = 1_000 } = this.options;
+    const { api, backend, emit, pollGuestsMs = 1_000 } = this.options;
     const session = this.session!;
+    const heartbeatMs = this.options.heartbeatMs ?? Math.max(1_000, (Date.parse(session.expiresAt) - Date.now()) / 3);
     this.timers.push(setInterval(() => {
       api.heartbeat(session.id).catch((error: Error) => {
         if (error instanceof ApiError && error.status === 404) return void this.end('the server ended the session');
-        emit({ type: 'notice', message: `Heartbeat failed (${error.message}); the session expires after about 90 s without one.` });
+        emit({ type: 'notice', message: `Heartbeat failed (${error.message}); the session expires unless the next one gets through.` });
       });
     }, heartbeatMs));
     let polling = false;
