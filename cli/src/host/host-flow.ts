@@ -180,7 +180,8 @@ export class HostFlow {
 
   /** Heartbeats, the guest list, and the end when tmux or the tunnel goes away. */
   private keepAlive(): void {
-    const { api, backend, emit, pollGuestsMs = 1_000 } = this.options;
+    // Every poll runs tmux; each run costs the host's machine a little, felt as keystroke latency.
+    const { api, backend, emit, pollGuestsMs = 2_000 } = this.options;
     const session = this.session!;
     const heartbeatMs = this.options.heartbeatMs ?? Math.max(1_000, (Date.parse(session.expiresAt) - Date.now()) / 3);
     this.timers.push(setInterval(() => {
@@ -194,8 +195,9 @@ export class HostFlow {
       if (polling) return;
       polling = true;
       (async () => {
-        if (!(await backend.tmuxRunning())) return void this.end('the tmux session ended');
-        emit({ type: 'guests', connected: await backend.connectedGuests() });
+        const connected = await backend.connectedGuests().catch(() => undefined);
+        if (connected) return emit({ type: 'guests', connected });
+        if (!(await backend.tmuxRunning())) void this.end('the tmux session ended');
       })().catch(() => {}).finally(() => { polling = false; });
     }, pollGuestsMs));
     this.watchTunnel();
