@@ -15,9 +15,11 @@ export interface StackOptions {
   /** The broker URL services use; a test may point it at a TcpProxy. */
   amqpUrl: string;
   extraRoutes?: GatewayOptions['extraRoutes'];
-  extraUpstreams?: GatewayOptions['upstreams'];
+  extraUpstreams?: Partial<GatewayOptions['upstreams']>;
   /** Lease limits and timings for the sessions service, e.g. the benchmark's. */
   sessions?: Partial<Pick<SessionsOptions, 'boxes' | 'maxLeasesPerUser' | 'leaseTtlMs' | 'sessionTtlMs' | 'sweepIntervalMs'>>;
+  /** The built web pages the gateway serves at `/` (without it, pages answer 503). */
+  webRoot?: string;
   /** Where the gateway listens (default 127.0.0.1): other network namespaces need an address of ours. */
   gatewayHost?: string;
   /** Runs the notifier too, mailing invitations through this SMTP server. */
@@ -50,7 +52,7 @@ function databaseUrl(base: string, name: string): string {
 
 /** accounts, keys, sessions and the gateway on free loopback ports, each with its own database, sharing one private exchange. */
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const { mongoUrl, amqpUrl, extraRoutes, extraUpstreams, sessions: sessionsSettings, gatewayHost, smtpUrl, authorizedKeysFile } = options;
+  const { mongoUrl, amqpUrl, extraRoutes, extraUpstreams, sessions: sessionsSettings, webRoot, gatewayHost, smtpUrl, authorizedKeysFile } = options;
   const signing = generateSigningKeys();
   const serviceToken = randomBytes(24).toString('hex');
   const run = uniqueName('stack').replace(/-/g, '_');
@@ -76,6 +78,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const gateway = await listen(gatewayApp, {
     upstreams: { accounts: accounts.url, keys: keys.url, sessions: sessions.url, ...extraUpstreams },
     extraRoutes,
+    webRoot,
   }, false, gatewayHost);
   const notifier = smtpUrl ? await listen(notifierApp, {
     ...bus, mongoUrl: databaseUrl(mongoUrl, `${run}_notifier`), queue: `${run}.notifier`, smtpUrl,

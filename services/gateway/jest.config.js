@@ -1,4 +1,4 @@
-import preset from '../../jest.preset.js';
+import preset from '@tmuxme/testing/jest-preset';
 
-// The gateway's tests use their own upstream servers, not the database or the broker.
+// The web session tests sign in against the real accounts and keys services, on the run's database and broker.
 export default { ...preset };

@@ -1,6 +1,6 @@
 import closeWithGrace from 'close-with-grace';
 import type { FastifyPluginAsync, FastifyPluginOptions } from 'fastify';
-import { pino } from 'pino';
+import { pino, type DestinationStream } from 'pino';
 import { createServer } from './create-server.js';
 
 export interface RunOptions<O extends FastifyPluginOptions> {
@@ -13,11 +13,27 @@ export interface RunOptions<O extends FastifyPluginOptions> {
 }
 
 /**
+ * Credentials wherever a log line carries headers. Fastify's own request
+ * lines leave headers out; this keeps an added `{req}` or `{headers}` from
+ * putting a JWT, an API token or the web session's cookies in the logs.
+ */
+const credentialPaths = [
+  'req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]', 'res.headers["set-cookie"]',
+  'headers.authorization', 'headers.cookie', 'headers["x-csrf-token"]',
+];
+
+/** The JSON logger of a running service; tests pass a destination to read what it writes. */
+export function serviceLogger(name: string, level: string, destination?: DestinationStream) {
+  const options = { name, level, redact: { paths: credentialPaths, censor: '[redacted]' } };
+  return destination ? pino(options, destination) : pino(options);
+}
+
+/**
  * Starts a service for real: JSON logs, listen, and on SIGINT/SIGTERM stop
  * taking requests, let in-flight work and consumers drain, then close.
  */
 export async function runService<O extends FastifyPluginOptions>({ name, app, options, config, trustRequestId }: RunOptions<O>) {
-  const logger = pino({ name, level: config.LOG_LEVEL });
+  const logger = serviceLogger(name, config.LOG_LEVEL);
   const server = createServer({ loggerInstance: logger, trustRequestId });
   await server.register(app as FastifyPluginAsync, options as object);
   closeWithGrace({ delay: 10_000, logger }, async ({ signal, err }) => {

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { loadConfig } from '@tmuxme/config';
 import { runService } from '@tmuxme/service-kit';
 import app from './app.js';
@@ -13,5 +14,7 @@ await runService({
   trustRequestId: false,
   options: {
     upstreams: { accounts: config.ACCOUNTS_URL, keys: config.KEYS_URL, sessions: config.SESSIONS_URL },
+    webRoot: config.WEB_ROOT ?? fileURLToPath(new URL('../../../web/dist', import.meta.url)),
+    trustProxy: config.TRUST_PROXY,
   },
 });

@@ -11,14 +11,22 @@ export interface ProxyOptions {
 /**
  * Forwards each public route to its service over pooled keep-alive
  * connections, passing the request id and the client's address along.
+ * The browser's cookies stop here: a service sees the session's JWT only as
+ * `Authorization: Bearer`, after the CSRF check, never the Cookie header.
  */
 export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { upstreams, routes }) => {
   for (const [name, base] of Object.entries(upstreams)) {
     await app.register(async (scope) => {
       await scope.register(replyFrom, { base, undici: { connections: 128, pipelining: 1 } });
+      scope.addHook('onRequest', scope.authenticateByCookie);
       for (const route of routes.filter((r) => r.to === name)) {
         scope.all(route.url, (request, reply) => reply.from(request.url, {
-          rewriteRequestHeaders: (_req, headers) => ({ ...headers, 'x-request-id': request.id, 'x-forwarded-for': request.ip }),
+          rewriteRequestHeaders: (_req, { cookie: _cookie, ...headers }) => ({
+            ...headers,
+            ...(request.cookieToken ? { authorization: `Bearer ${request.cookieToken}` } : {}),
+            'x-request-id': request.id,
+            'x-forwarded-for': request.ip,
+          }),
           onError: (failed, { error }) => {
             request.log.warn({ err: error, upstream: name }, 'upstream unavailable');
             failed.header('retry-after', '5');
