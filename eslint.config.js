@@ -6,7 +6,9 @@ export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'infra/ferretdb/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
-  { languageOptions: { globals: globals.node } },
+  // The account pages' sources run in the browser (their tests in jsdom); their build config runs in Node.
+  { ignores: ['web/src/**'], languageOptions: { globals: globals.node } },
+  { files: ['web/src/**'], languageOptions: { globals: globals.browser } },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
