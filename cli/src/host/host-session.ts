@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { openAccount } from '../lib/account.js';
+import { tmuxEnvironment } from '../lib/tmux-session.js';
 import type { Guest } from './host-events.js';
 import { HostFlow } from './host-flow.js';
 import { HostStore } from './host-store.js';
@@ -55,11 +56,10 @@ export async function hostSession(options: HostSessionOptions): Promise<number> 
   }
 }
 
-/** tmux refuses to attach inside another tmux unless $TMUX is unset (the host may well be in one). */
+/** Hands this terminal to tmux until the host detaches or the session ends. */
 export function attachTmux(argv: string[]): Promise<number> {
-  const { TMUX: _nested, ...env } = process.env;
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env });
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env: tmuxEnvironment() });
     child.once('error', reject);
     child.once('exit', (code) => resolve(code ?? 1));
   });
