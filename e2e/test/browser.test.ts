@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { generateSshKey, testAmqpUrl } from '@tmuxme/testing';
-import { startStack, type Stack } from '../src/index.js';
+import { ApiClient, startStack, type Stack } from '../src/index.js';
 
 /**
  * The account pages in a real browser: Debian's Chromium driven by playwright-core (never a
@@ -173,11 +173,65 @@ describe('the account pages in Chromium', () => {
     expect((await exchangeToken(token)).status).toBe(401);
   });
 
-  it('shows the sessions page', async () => {
+  it('lists a session the user is invited to, with the join commands to copy and the host key fingerprint', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Sessions' }).click();
     await expectHeading(page, 'Sessions');
     await page.getByText('No live sessions.').waitFor();
+    await shot('sessions-empty');
+
+    const { user: host } = await new ApiClient(stack.gatewayUrl).signup('browser-pat');
+    const { port } = (await host.request('GET', '/api/v1/pairing/port')).json;
+    const hostKey = await generateSshKey('ed25519');
+    // Sessions learns of the guest from UserRegistered, which may still be on its way.
+    await waitFor(async () => (await host.request('POST', '/api/v1/pairing/sessions',
+      { port, guests: [{ username, access: 'ro' }], hostKey: hostKey.publicKey })).status === 201);
+
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const card = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Hosted by browser-pat' }) });
+    await card.getByText(hostKey.fingerprint).waitFor();
+    await card.getByText(`ssh -p ${port} tmuxme@127.0.0.1`, { exact: true }).waitFor();
+    await card.getByRole('button', { name: 'Copy the join command of browser-pat’s session', exact: true }).waitFor();
+    await card.getByRole('button', { name: 'Copy the join command of browser-pat’s session that pins the host key' }).waitFor();
     await shot('sessions');
+  });
+
+  it('works from the keyboard alone, with the focus always visible', async () => {
+    await page.goto('/sessions');
+    await expectHeading(page, 'Sessions');
+    await page.keyboard.press('Tab');
+    expect(await focused(page)).toMatchObject({ text: 'Skip to the content', outlined: true });
+    await page.keyboard.press('Enter');
+    expect(await focused(page)).toMatchObject({ tag: 'MAIN' });
+    // From the content, on through the page's own controls in reading order.
+    await page.keyboard.press('Tab');
+    expect(await focused(page)).toMatchObject({ text: 'Refresh', outlined: true });
+
+    await page.goto('/tokens');
+    await expectHeading(page, 'API tokens');
+    await page.getByLabel('Token name').focus();
+    expect(await focused(page)).toMatchObject({ tag: 'INPUT', outlined: true });
+    await page.keyboard.type('from-the-keyboard');
+    await page.keyboard.press('Enter');
+    const reveal = page.getByRole('region', { name: 'Your new API token “from-the-keyboard”' });
+    await reveal.waitFor();
+    // Focus moves to what just appeared, so a screen reader reads the token out.
+    expect(await focused(page)).toMatchObject({ tag: 'H2', text: 'Your new API token “from-the-keyboard”' });
+  });
+
+  it('reads on a phone and on a wide screen without sideways scrolling', async () => {
+    for (const [device, viewport] of [['phone', { width: 360, height: 740 }], ['wide', { width: 1920, height: 1080 }]] as const) {
+      const sized = watch(await context.newPage());
+      await sized.setViewportSize(viewport);
+      for (const [path, heading] of [['/', 'tmux.me'], ['/sessions', 'Sessions'], ['/keys', 'SSH keys'], ['/tokens', 'API tokens'], ['/settings', 'Settings']] as const) {
+        await sized.goto(path);
+        await expectHeading(sized, heading);
+        await sized.locator('main').getByText(/\S/).first().waitFor();
+        const overflow = await sized.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        expect({ device, path, overflow }).toEqual({ device, path, overflow: 0 });
+        await shot(`${device}${path === '/' ? '-landing' : path.replace('/', '-')}`, sized);
+      }
+      await sized.close();
+    }
   });
 
   it('changes the password, logs out, and logs in with the new one only', async () => {
@@ -240,6 +294,19 @@ describe('the account pages in Chromium', () => {
 
 async function expectHeading(target: Page, name: string): Promise<void> {
   await target.getByRole('heading', { level: 1, name, exact: true }).waitFor();
+}
+
+/** What has the keyboard focus, and whether it is drawn with an outline. */
+function focused(target: Page) {
+  return target.evaluate(() => {
+    const element = document.activeElement as HTMLElement;
+    const style = getComputedStyle(element);
+    return {
+      tag: element.tagName,
+      text: element.textContent?.trim(),
+      outlined: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2,
+    };
+  });
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {

@@ -7,6 +7,7 @@ import { useLoad } from '../use-load.js';
 function SessionCard({ session }: { session: PairingSession }) {
   const guests = session.guests.map((g) => (g.access === 'ro' ? `${g.username} (watching)` : g.username)).join(', ');
   const title = session.role === 'host' ? 'You are hosting' : `Hosted by ${session.host.username}`;
+  const whose = session.role === 'host' ? 'your session' : `${session.host.username}’s session`;
   return (
     <li className="card">
       <h3>{title}</h3>
@@ -17,11 +18,11 @@ function SessionCard({ session }: { session: PairingSession }) {
         <dd>{session.hostKeyFingerprint ? <code>{session.hostKeyFingerprint}</code> : 'Not declared by the host'}</dd>
       </dl>
       <p>Join with:</p>
-      <CodeBlock code={session.joinCommand} what={`the join command for ${title.toLowerCase()}`} />
+      <CodeBlock code={session.joinCommand} what={`the join command of ${whose}`} />
       {session.pinnedJoinCommand && (
         <>
           <p>Or, trusting only the host key above (no question about an unknown host):</p>
-          <CodeBlock code={session.pinnedJoinCommand} what="the join command that pins the host key" />
+          <CodeBlock code={session.pinnedJoinCommand} what={`the join command of ${whose} that pins the host key`} />
         </>
       )}
     </li>
