@@ -17,6 +17,15 @@ export interface BusOptions {
   reconnectDelayMs?: number;
   /** How long a publish may wait for the broker's confirm before it counts as failed. */
   publishTimeoutMs?: number;
+  /** Told of every publish the broker confirmed, for metrics. */
+  onPublished?: (type: string) => void;
+}
+
+/** What the broker says of a queue: messages ready for delivery, and consumers attached. */
+export interface QueueStats {
+  queue: string;
+  messages: number;
+  consumers: number;
 }
 
 /** The broker cannot take the message now; an outbox keeps it and tries again. */
@@ -57,6 +66,7 @@ export class Bus {
       logger: silentLogger,
       reconnectDelayMs: 1000,
       publishTimeoutMs: 10_000,
+      onPublished: () => {},
       ...definedOnly(options),
     };
     const connection = await connect(settings.url, {
@@ -108,6 +118,33 @@ export class Bus {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Asks the broker about the queues, on a channel of their own, so a missing queue (which closes the
+   * channel that asked) or a slow broker never touches a consumer. Leaves out what it could not learn
+   * within `timeoutMs`, and everything while disconnected: for metrics, which must not fail a scrape.
+   */
+  async inspectQueues(queues: readonly string[], timeoutMs = 2000): Promise<QueueStats[]> {
+    const model = this.current;
+    if (!model || this.closing) return [];
+    const found: QueueStats[] = [];
+    const asking = (async () => {
+      const channel = await model.createChannel();
+      channel.on('error', () => {});
+      try {
+        for (const queue of queues) {
+          const { messageCount, consumerCount } = await channel.checkQueue(queue);
+          found.push({ queue, messages: messageCount, consumers: consumerCount });
+        }
+      } finally {
+        await channel.close().catch(() => {});
+      }
+    })().catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([asking, new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); })]);
+    clearTimeout(timer);
+    return [...found];
   }
 
   /**
@@ -165,8 +202,13 @@ export class Bus {
     const { exchange, producer } = this.settings;
     await new Promise<void>((resolve, reject) => {
       const confirmed = (error: unknown): void => {
-        if (error) reject(new BusUnavailableError(`the broker refused ${envelope.type} ${envelope.id}: ${String(error)}`));
-        else resolve();
+        if (error) {
+          reject(new BusUnavailableError(`the broker refused ${envelope.type} ${envelope.id}: ${String(error)}`));
+          return;
+        }
+        // Counted even when `publish` gave up waiting: the event did go out.
+        this.settings.onPublished(envelope.type);
+        resolve();
       };
       try {
         channel.publish(exchange, routingKeyOf(envelope.type), Buffer.from(JSON.stringify(envelope)), {

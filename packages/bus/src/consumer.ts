@@ -9,11 +9,20 @@ export type EnvelopeOf<C extends EventContract> = C extends EventContract
   ? Omit<Envelope<EventData<C>>, 'type'> & { type: C['type'] }
   : never;
 
+/** What a handler gets beside its envelope. */
+export interface HandlerContext {
+  /**
+   * The consumer's logger bound to the event's `requestId`, `eventId` and `type`: the lines a handler
+   * writes here join those of the HTTP request that caused the event, and the consumer's own retry lines.
+   */
+  log: BusLogger;
+}
+
 export interface ConsumeOptions<C extends EventContract> {
   /** Replicas of one service share a queue (competing consumers); a box that needs every event has its own. */
   queue: string;
   events: readonly C[];
-  handler: (envelope: EnvelopeOf<C>) => Promise<void>;
+  handler: (envelope: EnvelopeOf<C>, context: HandlerContext) => Promise<void>;
   /** Unacknowledged messages in flight, which is also how many handlers run at once (1 keeps order). */
   prefetch?: number;
   /** Deliveries of one message, the first included, before the broker moves it to `<queue>.dead`. */
@@ -179,31 +188,35 @@ export class QueueConsumer<C extends EventContract> implements ManagedConsumer {
   /** Never rejects: every outcome ends in an ack or a nack. */
   private async handle(channel: Channel, message: ConsumeMessage, envelope: EnvelopeOf<C>): Promise<void> {
     const { inbox } = this.options;
+    const log = this.host.logger.child({
+      ...(envelope.requestId ? { requestId: envelope.requestId } : {}), eventId: envelope.id, type: envelope.type,
+    });
     try {
       if (inbox && await inbox.has(envelope.id)) {
         settle(() => channel.ack(message));
         this.options.onOutcome?.('duplicate', envelope.type);
         return;
       }
-      await this.options.handler(envelope);
+      await this.options.handler(envelope, { log });
       await inbox?.record(envelope.id, envelope.type);
       settle(() => channel.ack(message));
       this.options.onOutcome?.('handled', envelope.type);
     } catch (error) {
-      await this.retryLater(channel, message, envelope, error);
+      await this.retryLater(channel, message, envelope.type, error, log);
     }
   }
 
-  private async retryLater(channel: Channel, message: ConsumeMessage, envelope: EnvelopeOf<C>, error: unknown): Promise<void> {
+  private async retryLater(channel: Channel, message: ConsumeMessage, type: string, error: unknown, log: BusLogger): Promise<void> {
     const delivery = deliveriesSoFar(message) + 1;
     const last = delivery >= this.maxDeliveries;
-    this.host.logger.warn({
-      err: error, queue: this.queue, eventId: envelope.id, type: envelope.type, delivery, maxDeliveries: this.maxDeliveries,
-    }, last ? 'event handler failed for the last time; dead-lettering' : 'event handler failed; will retry');
+    log.warn(
+      { err: error, queue: this.queue, delivery, maxDeliveries: this.maxDeliveries },
+      last ? 'event handler failed for the last time; dead-lettering' : 'event handler failed; will retry',
+    );
     // Holding the message before requeueing keeps a failing handler from spinning through its deliveries.
     if (!last) await sleep(Math.min(this.retryDelayMs * 2 ** (delivery - 1), maxRetryDelayMs), this.stopping.signal);
     settle(() => channel.nack(message, false, true));
-    this.options.onOutcome?.(last ? 'dead-lettered' : 'retried', envelope.type);
+    this.options.onOutcome?.(last ? 'dead-lettered' : 'retried', type);
   }
 
   private async stop(): Promise<void> {

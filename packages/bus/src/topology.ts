@@ -20,6 +20,11 @@ export interface QueueTopology extends ExchangeNames {
   maxDeliveries: number;
 }
 
+/** Where a queue's failures end up, for people to look at; nothing consumes it. */
+export function deadLetterQueueOf(queue: string): string {
+  return `${queue}.dead`;
+}
+
 /**
  * A quorum queue bound by routing key, and its `<queue>.dead`. Dead letters leave with the queue's
  * own name as routing key, and `<queue>.dead` is bound to the shared dead-letter exchange by that key
@@ -28,7 +33,7 @@ export interface QueueTopology extends ExchangeNames {
 export async function declareQueue(channel: Channel, topology: QueueTopology): Promise<void> {
   const { queue, exchange, deadLetterExchange } = topology;
   await declareExchanges(channel, topology);
-  const dead = `${queue}.dead`;
+  const dead = deadLetterQueueOf(queue);
   await channel.assertQueue(dead, { durable: true });
   await channel.bindQueue(dead, deadLetterExchange, queue);
   await channel.assertQueue(queue, {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KeyAdded, KeyRemoved, type Envelope } from '@tmuxme/events';
-import { testAmqpUrl } from '@tmuxme/testing';
+import { testAmqpUrl, uniqueName } from '@tmuxme/testing';
 import { Bus, BusUnavailableError } from '../src/index.js';
 import { BrokerAdmin, keyAdded, sleep, waitUntil } from './helpers.js';
 
@@ -97,11 +97,48 @@ describe('Bus', () => {
     await own.close();
   });
 
+  it('tells of each publish the broker confirmed, and of none it refused', async () => {
+    const confirmed: string[] = [];
+    const own = await Bus.connect({ url: testAmqpUrl(), producer: 'counting', onPublished: (type) => confirmed.push(type), ...admin.names });
+    await own.publish(keyAdded());
+    await own.publish(own.envelope(KeyRemoved, { keyId: 'k1', userId: 'u1', username: 'alice', fingerprint: 'SHA256:x' }));
+    expect(confirmed).toEqual(['KeyAdded', 'KeyRemoved']);
+    await own.close();
+    await expect(own.publish(keyAdded())).rejects.toBeInstanceOf(BusUnavailableError);
+    expect(confirmed).toEqual(['KeyAdded', 'KeyRemoved']);
+  });
+
+  it('reports the ready messages and consumers of queues, leaving out one that does not exist, without disturbing consumers', async () => {
+    const queue = admin.queue('bus-depth');
+    const dead = `${queue}.dead`;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    let started = 0;
+    let finished = 0;
+    const consumer = await bus.consume({
+      queue, events: [KeyAdded], prefetch: 1, handler: async () => { started += 1; await gate; finished += 1; },
+    });
+    for (let i = 0; i < 5; i += 1) await bus.publish(keyAdded());
+    await waitUntil(() => started === 1, 5000, 'the first message in the handler');
+    // One message is out with the consumer (prefetch 1): the other four wait in the queue.
+    await waitUntil(async () => (await bus.inspectQueues([queue]))[0]?.messages === 4, 5000, 'the backlog of four');
+    expect(await bus.inspectQueues([queue, dead, uniqueName('no-such-queue')])).toEqual([
+      { queue, messages: 4, consumers: 1 }, { queue: dead, messages: 0, consumers: 0 },
+    ]);
+    // The channel that asked about the missing queue was closed by the broker; the consumer goes on.
+    release();
+    await waitUntil(() => finished === 5, 5000, 'the backlog to drain');
+    expect(await bus.inspectQueues([queue])).toEqual([{ queue, messages: 0, consumers: 1 }]);
+    await consumer.cancel();
+    expect(await bus.inspectQueues([queue])).toEqual([{ queue, messages: 0, consumers: 0 }]);
+  });
+
   it('connects while the broker is unreachable, reports it, and rejects publishes at once', async () => {
     const started = Date.now();
     const offline = await Bus.connect({ url: 'amqp://guest:guest@127.0.0.1:1', producer: 'offline', ...admin.names });
     expect(offline.isConnected()).toBe(false);
     await expect(offline.publish(keyAdded())).rejects.toBeInstanceOf(BusUnavailableError);
+    expect(await offline.inspectQueues(['anything'])).toEqual([]);
     expect(Date.now() - started).toBeLessThan(2000);
     await offline.close();
   });

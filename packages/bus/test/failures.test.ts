@@ -35,8 +35,9 @@ describe('consumer failures', () => {
       events: [KeyAdded],
       maxDeliveries: 3,
       retryDelayMs: 100,
-      handler: async (envelope) => {
+      handler: async (envelope, { log }) => {
         attempts.set(envelope.id, (attempts.get(envelope.id) ?? 0) + 1);
+        log.info({}, 'handling');
         if (envelope.data.username === 'mallory') throw new Error('cannot handle mallory');
       },
     });
@@ -63,6 +64,14 @@ describe('consumer failures', () => {
     expect(JSON.parse(dead!.content)).toEqual(bad);
     expect(dead!.properties.headers?.['x-first-death-reason']).toBe('delivery_limit');
     expect(await admin.messageCount(queue)).toBe(0);
+
+    // The handler's lines and the consumer's retry lines all name the event and the request behind it.
+    const aboutBad = logger.lines.filter((line) => 'eventId' in line.obj && line.obj.eventId === bad.id);
+    expect(aboutBad.map((line) => line.msg)).toEqual([
+      'handling', 'event handler failed; will retry', 'handling', 'event handler failed; will retry',
+      'handling', 'event handler failed for the last time; dead-lettering',
+    ]);
+    for (const line of aboutBad) expect(line.obj).toMatchObject({ requestId: 'req-1', eventId: bad.id, type: 'KeyAdded' });
   });
 
   it('dead-letters poison at once without calling the handler: non-JSON, and an envelope breaking its contract', async () => {

@@ -13,11 +13,14 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** A logger that keeps what it was told, so tests can count warnings. */
-export function recordingLogger(): BusLogger & { lines: { level: string; msg: string | undefined; obj: object }[] } {
-  const lines: { level: string; msg: string | undefined; obj: object }[] = [];
-  const at = (level: string) => (obj: object, msg?: string): void => { lines.push({ level, msg, obj }); };
-  return { lines, info: at('info'), warn: at('warn'), error: at('error') };
+type LoggedLine = { level: string; msg: string | undefined; obj: object };
+
+/** A logger that keeps what it was told (with its children's bindings, as pino writes them), so tests can read it. */
+export function recordingLogger(lines: LoggedLine[] = [], bindings: object = {}): BusLogger & { lines: LoggedLine[] } {
+  const at = (level: string) => (obj: object, msg?: string): void => { lines.push({ level, msg, obj: { ...bindings, ...obj } }); };
+  return {
+    lines, info: at('info'), warn: at('warn'), error: at('error'), child: (more) => recordingLogger(lines, { ...bindings, ...more }),
+  };
 }
 
 export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { installErrorHandler } from './error-handler.js';
 
@@ -20,6 +20,8 @@ export function createServer({ trustRequestId = true, ...options }: ServerOption
     bodyLimit,
     // The gateway assigns the id; a service keeps it so logs and events can be joined up.
     requestIdHeader: trustRequestId ? 'x-request-id' : false,
+    // Logged as `requestId`, the name event lines and envelopes use too: one query finds all a request caused.
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
     // Services sit behind the gateway on private addresses: the client's address is in X-Forwarded-For.
     trustProxy: 'loopback,linklocal,uniquelocal',
     genReqId: () => randomUUID(),
@@ -34,6 +36,11 @@ export function createServer({ trustRequestId = true, ...options }: ServerOption
   }).withTypeProvider<TypeBoxTypeProvider>();
   // The API speaks JSON only; a text body gets a 415 that says so rather than a confusing schema error.
   app.removeContentTypeParser('text/plain');
+  // Told to the client too, so a user's report or a failing test can name the request to look for in the logs.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
+  });
   installErrorHandler(app);
   return app;
 }

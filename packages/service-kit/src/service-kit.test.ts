@@ -55,6 +55,11 @@ describe('service kit', () => {
     expect(text.json()).toMatchObject({ statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
   });
 
+  it('keeps the request id the gateway sent, or makes one, and tells it back', async () => {
+    expect((await app.inject({ url: '/healthz', headers: { 'x-request-id': 'from-gateway' } })).headers['x-request-id']).toBe('from-gateway');
+    expect((await app.inject({ url: '/nope' })).headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('answers 503 with Retry-After while the database is unreachable, and recovers by itself', async () => {
     expect((await post('{"name": "a"}')).statusCode).toBe(200);
     await proxy.cut();

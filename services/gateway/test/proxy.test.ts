@@ -57,6 +57,7 @@ describe('gateway routing', () => {
     const response = await gateway.inject({ url: '/api/v1/user', headers: { 'x-request-id': 'forged' }, remoteAddress: '203.0.113.9' });
     const { requestId, forwardedFor } = response.json();
     expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(response.headers['x-request-id']).toBe(requestId);
     expect(forwardedFor).toBe('203.0.113.9');
   });
 

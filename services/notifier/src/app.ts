@@ -64,7 +64,6 @@ const notifierApp: FastifyPluginAsync<NotifierOptions> = async (app, options) =>
       sent: app.metrics.counter('mails_sent_total', 'Invitations the SMTP server accepted'),
       failed: app.metrics.counter('mail_failures_total', 'Invitations not sent on an attempt (the event is retried), by reason', ['reason']),
     },
-    log: app.log,
   });
 
   await app.register(subscriptionsPlugin, {

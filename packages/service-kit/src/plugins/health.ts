@@ -30,7 +30,16 @@ export const healthPlugin = fp<HealthOptions>(async (app, { service }) => {
   app.decorate('metrics', {
     registry,
     gauge(name: string, help: string, collect: () => Promise<number> | number) {
-      new Gauge({ name, help, registers: [registry], async collect() { this.set(await collect()); } });
+      new Gauge({
+        name, help, registers: [registry],
+        async collect() {
+          try {
+            this.set(await collect());
+          } catch {
+            // Keeps the last value: a source that is down (the database, which /readyz reports) must not fail the whole scrape.
+          }
+        },
+      });
     },
     counter: (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers: [registry] }),
   });

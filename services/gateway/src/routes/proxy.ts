@@ -17,7 +17,12 @@ export interface ProxyOptions {
 export const proxyRoutes: FastifyPluginAsync<ProxyOptions> = async (app, { upstreams, routes }) => {
   for (const [name, base] of Object.entries(upstreams)) {
     await app.register(async (scope) => {
-      await scope.register(replyFrom, { base, undici: { connections: 128, pipelining: 1 } });
+      // No retries: by default a GET that gets a 503 is sent again up to 10 times (reply-from reads Retry-After as
+      // milliseconds), which held clients for nearly a minute while a service waited on its database 11 times over.
+      // The 503 and its Retry-After go to the client, whose call it is.
+      // destroyAgent: otherwise the keep-alive sockets to the upstream outlive the gateway, and the upstream's
+      // own close waits out its keep-alive timeout (72 s) for them.
+      await scope.register(replyFrom, { base, undici: { connections: 128, pipelining: 1 }, retryMethods: [], destroyAgent: true });
       scope.addHook('onRequest', scope.authenticateByCookie);
       for (const route of routes.filter((r) => r.to === name)) {
         scope.all(route.url, (request, reply) => reply.from(request.url, {

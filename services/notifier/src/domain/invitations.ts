@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger } from 'fastify';
+import type { BusLogger } from '@tmuxme/bus';
 import { invitationMail, type DeclaredSession, type Guest } from '../mail/invitation-mail.js';
 import { ConcurrencyLimit } from '../mail/concurrency-limit.js';
 import type { Mailer } from '../mail/mailer.js';
@@ -19,7 +19,6 @@ export interface InvitationsDeps {
   concurrency: number;
   publicUrl: string;
   metrics: InvitationMetrics;
-  log: FastifyBaseLogger;
 }
 
 /** Some guests have no address yet because their user events lag; the event is retried until they arrive. */
@@ -41,21 +40,22 @@ export class Invitations {
    * One mail per guest of a declared session. Resolves only when every guest's mail was accepted by
    * the SMTP server (now or on an earlier delivery of the event); otherwise it throws after trying every
    * guest it can, so the broker redelivers the event and only the missing mails are sent then.
+   * `log` is the event's logger, bound to its id and to the request that declared the session.
    */
-  async inviteGuests(eventId: string, session: DeclaredSession): Promise<void> {
+  async inviteGuests(eventId: string, session: DeclaredSession, log: BusLogger): Promise<void> {
     const guests = [...new Map(session.guests.map((guest) => [guest.username, guest])).values()];
     const emails = await this.deps.addressBook.emailsOf(guests.map((guest) => guest.username));
     const unknown = guests.filter((guest) => !emails.has(guest.username)).map((guest) => guest.username);
     const results = await Promise.allSettled(guests.filter((guest) => emails.has(guest.username))
-      .map((guest) => this.sending.run(() => this.invite(eventId, session, guest, emails.get(guest.username)!))));
+      .map((guest) => this.sending.run(() => this.invite(eventId, session, guest, emails.get(guest.username)!, log))));
     if (unknown.length > 0) this.deps.metrics.failed.inc({ reason: 'unknown-recipient' }, unknown.length);
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
     if (unknown.length > 0) throw new UnknownRecipientsError(unknown);
   }
 
-  private async invite(eventId: string, session: DeclaredSession, guest: Guest, email: string): Promise<void> {
-    const { ledger, mailer, metrics, log } = this.deps;
+  private async invite(eventId: string, session: DeclaredSession, guest: Guest, email: string, log: BusLogger): Promise<void> {
+    const { ledger, mailer, metrics } = this.deps;
     const key = `${eventId}:${guest.username}`;
     const claim = await ledger.claim(key);
     if (!claim) return;
@@ -65,11 +65,11 @@ export class Invitations {
     } catch (error) {
       await ledger.release(claim);
       metrics.failed.inc({ reason: 'smtp' });
-      log.warn({ err: error, eventId, sessionId: session.sessionId, guest: guest.username }, 'the SMTP server did not take an invitation');
+      log.warn({ err: error, sessionId: session.sessionId, guest: guest.username }, 'the SMTP server did not take an invitation');
       throw error;
     }
     await ledger.recordSent(claim, { sessionId: session.sessionId, messageId });
     metrics.sent.inc();
-    log.info({ eventId, sessionId: session.sessionId, guest: guest.username, messageId }, 'invitation sent');
+    log.info({ sessionId: session.sessionId, guest: guest.username, messageId }, 'invitation sent');
   }
 }
