@@ -1,9 +1,10 @@
 /** A small JSON client for the public API, as the CLI and the web pages use it. */
 export class ApiClient {
-  constructor(readonly baseUrl: string, private accessToken?: string) {}
+  /** `timeoutMs` bounds every request: a test that must tell a slow answer from a hang fails on it instead of waiting. */
+  constructor(readonly baseUrl: string, readonly accessToken?: string, private readonly timeoutMs?: number) {}
 
   withToken(accessToken: string): ApiClient {
-    return new ApiClient(this.baseUrl, accessToken);
+    return new ApiClient(this.baseUrl, accessToken, this.timeoutMs);
   }
 
   async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
@@ -15,6 +16,7 @@ export class ApiClient {
         ...headers,
       },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      signal: this.timeoutMs === undefined ? undefined : AbortSignal.timeout(this.timeoutMs),
     });
     const text = await response.text();
     const json = response.headers.get('content-type')?.includes('json') && text ? JSON.parse(text) : undefined;

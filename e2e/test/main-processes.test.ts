@@ -1,40 +1,21 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
-import { resolve } from 'node:path';
 import { generateSigningKeys } from '@tmuxme/auth';
-import { eventually, freePort, testAmqpUrl, uniqueName } from '@tmuxme/testing';
+import { ed25519PublicKeyLine, freePort, testAmqpUrl, uniqueName } from '@tmuxme/testing';
+import { startServiceProcess, untilReady, type ServiceProcess } from '../src/index.js';
 
 /**
  * Each service's main.ts, run as its own process the way `npm run up` and the
  * containers do: it reads its settings, listens, and stops cleanly on SIGTERM.
  */
-const root = resolve(import.meta.dirname, '../..');
-const running: ChildProcess[] = [];
-afterAll(() => {
-  for (const child of running) child.kill('SIGKILL');
+const running: ServiceProcess[] = [];
+afterAll(async () => {
+  await Promise.all(running.map((service) => service.stop('SIGKILL')));
 });
 
 function startMain(service: string, env: Record<string, string>) {
-  // As in the images: node runs main.ts, tsx only loads it, so SIGTERM reaches the service itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(root, `services/${service}/src/main.ts`)], {
-    cwd: root,
-    env: { PATH: process.env.PATH!, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.push(child);
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => { output += chunk; });
-  child.stderr!.on('data', (chunk: Buffer) => { output += chunk; });
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  return { child, exited, output: () => output };
-}
-
-/** A real host key line for the sessions service, made without a subprocess so the table can be built up front. */
-function ed25519PublicKeyLine(): string {
-  const { x } = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
-  const field = (bytes: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, bytes.length]), bytes]);
-  return `ssh-ed25519 ${Buffer.concat([field(Buffer.from('ssh-ed25519')), field(Buffer.from(x!, 'base64url'))]).toString('base64')}`;
+  const started = startServiceProcess(service, env);
+  running.push(started);
+  return started;
 }
 
 function database(name: string) {
@@ -54,13 +35,9 @@ describe('service processes', () => {
   ])('%s starts, answers /readyz and stops cleanly on SIGTERM', async (service, env) => {
     const port = await freePort();
     const process_ = startMain(service, { ...env, PORT: String(port), AMQP_URL: testAmqpUrl() });
-    const ready = await eventually(async () => {
-      const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-      return response?.status === 200 ? response.json() : undefined;
-    }, 30_000).catch((error) => { throw new Error(`${service} never became ready: ${error}\n${process_.output()}`); });
+    const ready = await untilReady(port, process_);
     expect(ready).toMatchObject({ ready: true });
-    process_.child.kill('SIGTERM');
-    expect(await process_.exited).toBe(0);
+    expect(await process_.stop('SIGTERM')).toBe(0);
   });
 
   it('refuses to start with a clear message when a setting is missing', async () => {

@@ -4,6 +4,7 @@ export * from './ferretdb.js';
 export * from './servers.js';
 export * from './test-env.js';
 export * from './event-spy.js';
+export * from './broker-queues.js';
 export * from './mail-catcher.js';
 export * from './build-app.js';
 export * from './ssh-keys.js';

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,4 +29,14 @@ export async function generateSshKey(type: 'ed25519' | 'ecdsa' | 'rsa' | 'dsa' =
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A real Ed25519 public key as `ssh-ed25519 <base64>`, made in-process: for tests that need many keys or
+ * a key up front, where a pair of ssh-keygen runs per key would cost more than the test itself.
+ */
+export function ed25519PublicKeyLine(): string {
+  const { x } = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
+  const field = (bytes: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, bytes.length]), bytes]);
+  return `ssh-ed25519 ${Buffer.concat([field(Buffer.from('ssh-ed25519')), field(Buffer.from(x!, 'base64url'))]).toString('base64')}`;
 }
