@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up the tunnel box and (re)starts its dedicated sshd; `setup.sh stop` stops it.
+# `setup.sh foreground` sets it up the same way, then becomes sshd, logging to stderr:
+# a container's main process (infra/tunnel-box/Dockerfile).
 #
-#   setup.sh [start|stop] [--dir DIR] [--port PORT] [--listen ADDRESS]
+#   setup.sh [start|stop|foreground] [--dir DIR] [--port PORT] [--listen ADDRESS]
 #   (or TUNNEL_BOX_DIR, TUNNEL_BOX_PORT, TUNNEL_BOX_LISTEN; defaults /etc/ssh/tunnel, 2222, 127.0.0.1)
 #
 # Safe to run again: it only creates what is missing, and restarts the box's sshd
@@ -21,14 +23,14 @@ port="${TUNNEL_BOX_PORT:-2222}"
 listen="${TUNNEL_BOX_LISTEN:-127.0.0.1}"
 while [ $# -gt 0 ]; do
   case "$1" in
-    start|stop) action=$1 ;;
+    start|stop|foreground) action=$1 ;;
     --dir) dir=${2:?--dir needs a value}; shift ;;
     --port) port=${2:?--port needs a value}; shift ;;
     --listen) listen=${2:?--listen needs a value}; shift ;;
     --dir=*) dir=${1#*=} ;;
     --port=*) port=${1#*=} ;;
     --listen=*) listen=${1#*=} ;;
-    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (try --help)" ;;
   esac
   shift
@@ -162,6 +164,11 @@ mv -f "$config.new" "$config"
 
 stop_box >/dev/null
 rm -f "$pidfile"
+if [ "$action" = foreground ]; then
+  echo "tunnel box: $listen:$port (config $config)"
+  echo "host key: $(cat "$hostkey.pub")"
+  exec /usr/sbin/sshd -D -e -f "$config"
+fi
 # sshd forks away before it binds; only the pid file (written once it listens) says it started.
 /usr/sbin/sshd -f "$config" -E "$dir/sshd.log"
 for _ in $(seq 1 50); do
