@@ -3,30 +3,23 @@
  * route that returns the same bytes through the same gateway, so the figure
  * says what the keys service and its database cost on top of proxying.
  *
- *   npm run bench:keys-api            (DURATION=10 CONNECTIONS=50 by default)
+ *   npm run bench:keys-api            (DURATION=10 CONNECTIONS=50 by default; BENCH_QUICK=1: 2 s, 10)
  */
-import autocannon from 'autocannon';
+import type autocannon from 'autocannon';
 import Fastify from 'fastify';
-import { startFerretDB, generateSshKey } from '@tmuxme/testing';
-import { ApiClient, startStack } from '@tmuxme/e2e';
+import { generateSshKey } from '@tmuxme/testing';
+import { ApiClient } from '@tmuxme/e2e';
+import { httpLoad, loadLine, warmedUpLoad } from './src/load.js';
+import { figures } from './src/report.js';
+import { startBenchStack } from './src/stack.js';
 
-const duration = Number(process.env.DURATION ?? 10);
-const connections = Number(process.env.CONNECTIONS ?? 50);
-const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-
-function load(url: string, seconds: number) {
-  return autocannon({ url, connections, duration: seconds, pipelining: 1 });
-}
-
-const ferret = process.env.MONGODB_URI ? undefined : await startFerretDB();
+const figure = figures('keys-api');
 const staticServer = Fastify();
 let body = '';
 staticServer.get('/bench/static-keys.json', (_request, reply) => reply.type('application/json; charset=utf-8').send(body));
 const staticUrl = await staticServer.listen({ port: 0, host: '127.0.0.1' });
 
-const stack = await startStack({
-  mongoUrl: process.env.MONGODB_URI ?? ferret!.url,
-  amqpUrl,
+const stack = await startBenchStack({
   extraUpstreams: { static: staticUrl },
   extraRoutes: [{ url: '/bench/static-keys.json', to: 'static' }],
 });
@@ -42,20 +35,22 @@ try {
   const staticBody = (await api.request('GET', '/bench/static-keys.json')).text;
   if (staticBody !== body) throw new Error('the static route does not return the same bytes');
 
-  console.log(`keys.json is ${Buffer.byteLength(body)} bytes (3 keys); ${connections} connections, ${duration} s per run after a 3 s warm-up`);
+  console.log(`keys.json is ${Buffer.byteLength(body)} bytes (3 keys); ${httpLoad.connections} connections, `
+    + `${httpLoad.duration} s per run after a ${httpLoad.warmUpSeconds} s warm-up`);
   const results: Record<string, autocannon.Result> = {};
   for (const [name, url] of [['static', `${stack.gatewayUrl}/bench/static-keys.json`], ['keys.json', keysUrl]] as const) {
-    await load(url, 3);
-    results[name] = await load(url, duration);
+    results[name] = await warmedUpLoad({ url });
+    console.log(loadLine(name, results[name]));
   }
-  const row = (name: string, r: autocannon.Result) =>
-    `${name.padEnd(10)} ${r.requests.average.toFixed(0).padStart(8)} req/s   p50 ${String(r.latency.p50).padStart(4)} ms   p99 ${String(r.latency.p99).padStart(4)} ms   errors ${r.errors + r.non2xx}`;
-  console.log(row('static', results.static!));
-  console.log(row('keys.json', results['keys.json']!));
-  const ratio = results['keys.json']!.requests.average / results.static!.requests.average;
-  console.log(`keys.json throughput is ${(ratio * 100).toFixed(0)}% of the static route (target ≥ 60%); p99 ${results['keys.json']!.latency.p99} ms (target < 25 ms)`);
+  const keys = results['keys.json']!;
+  const ratio = keys.requests.average / results.static!.requests.average;
+  console.log(`keys.json throughput is ${(ratio * 100).toFixed(0)}% of the static route (target ≥ 60%); p99 ${keys.latency.p99} ms (target < 25 ms)`);
+  figure('static route through the gateway', results.static!.requests.average, 'req/s');
+  figure('keys.json', keys.requests.average, 'req/s');
+  figure('keys.json / static route', ratio * 100, '%', '>= 60');
+  figure('keys.json p99', keys.latency.p99, 'ms', '< 25');
+  if (keys.errors + keys.non2xx > 0) throw new Error(`keys.json answered ${keys.errors} errors and ${keys.non2xx} non-2xx responses`);
 } finally {
   await stack.close();
   await staticServer.close();
-  await ferret?.stop();
 }

@@ -4,41 +4,45 @@
  * server (a MailCatcher in this process): from the first publish to the last mail the SMTP server
  * accepted. It also checks that every guest got exactly one mail.
  *
- *   npm run bench:notifier            (EVENTS=1000 PREFETCH=50 SMTP_MAX_CONNECTIONS=20 SMTP_MAX_MESSAGES=100 by default)
+ *   npm run bench:notifier            (EVENTS=1000 PREFETCH=50 SMTP_MAX_CONNECTIONS=20 SMTP_MAX_MESSAGES=100 by default;
+ *                                      BENCH_QUICK=1: EVENTS=100)
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import mongoose from 'mongoose';
 import { Bus } from '@tmuxme/bus';
 import { createEnvelope, SessionDeclared, UserRegistered } from '@tmuxme/events';
-import { freePort, MailCatcher, startFerretDB, uniqueName } from '@tmuxme/testing';
+import { freePort, MailCatcher, startTestServers, uniqueName } from '@tmuxme/testing';
+import { figures } from './src/report.js';
+import { size } from './src/sizes.js';
+import { uniqueDatabaseUrl } from './src/stack.js';
 
-const events = Number(process.env.EVENTS ?? 1000);
+const events = size('EVENTS', 1000, 100);
 const tuning = {
   PREFETCH: process.env.PREFETCH ?? '50',
   SMTP_MAX_CONNECTIONS: process.env.SMTP_MAX_CONNECTIONS ?? '20',
   SMTP_MAX_MESSAGES: process.env.SMTP_MAX_MESSAGES ?? '100',
 };
-const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const warmUp = 20;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const figure = figures('notifier');
 
-const ferret = process.env.MONGODB_URI ? undefined : await startFerretDB();
-const mongoUrl = new URL(process.env.MONGODB_URI ?? ferret!.url);
-mongoUrl.pathname = `/${uniqueName('bench_notifier').replace(/-/g, '_')}`;
+const servers = await startTestServers();
+const { amqpUrl } = servers;
+const mongoUrl = uniqueDatabaseUrl(servers.mongoUrl, 'bench_notifier');
 const catcher = await MailCatcher.start();
 const names = { exchange: uniqueName('bench.events'), deadLetterExchange: uniqueName('bench.dlx'), queue: uniqueName('bench-notifier') };
 const port = await freePort();
 const notifier = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, '../services/notifier/src/main.ts')], {
   env: {
-    PATH: process.env.PATH, LOG_LEVEL: 'warn', PORT: String(port), MONGODB_URI: mongoUrl.toString(), AMQP_URL: amqpUrl,
+    PATH: process.env.PATH, LOG_LEVEL: 'warn', PORT: String(port), MONGODB_URI: mongoUrl, AMQP_URL: amqpUrl,
     AMQP_EXCHANGE: names.exchange, AMQP_DEAD_LETTER_EXCHANGE: names.deadLetterExchange, AMQP_QUEUE: names.queue, SMTP_URL: catcher.url, ...tuning,
   },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 const notifierExited = new Promise((r) => notifier.once('exit', r));
-const db = await mongoose.createConnection(mongoUrl.toString()).asPromise();
+const db = await mongoose.createConnection(mongoUrl).asPromise();
 const producer = await Bus.connect({ url: amqpUrl, producer: 'bench', exchange: names.exchange, deadLetterExchange: names.deadLetterExchange });
 
 /** CPU seconds the notifier process has used so far, where /proc tells (Linux counts in 1/100 s). */
@@ -87,16 +91,19 @@ try {
   await sleep(1000);
   const recipients = new Set(catcher.messages.map((mail) => mail.envelope.to[0]));
   const exact = catcher.messages.length === events && recipients.size === events;
-  const cpu = cpuBefore !== undefined && cpuAfter !== undefined ? `; the notifier used ${((cpuAfter - cpuBefore) * 1000 / events).toFixed(1)} ms CPU per mail` : '';
+  const cpuPerMail = cpuBefore !== undefined && cpuAfter !== undefined ? (cpuAfter - cpuBefore) * 1000 / events : undefined;
+  const cpu = cpuPerMail === undefined ? '' : `; the notifier used ${cpuPerMail.toFixed(1)} ms CPU per mail`;
   console.log(`published in ${((published - started) / 1000).toFixed(2)} s; last mail accepted after ${((done - started) / 1000).toFixed(2)} s${cpu}`);
   const rate = events / ((done - started) / 1000);
   console.log(`${rate.toFixed(0)} mails/s (target ≥ 200); ${catcher.messages.length} mails to ${recipients.size} guests: ${exact ? 'exactly one each' : 'NOT one each'}`);
-  if (!exact) process.exitCode = 1;
+  figure('mails', rate, 'mails/s', '>= 200');
+  if (cpuPerMail !== undefined) figure('notifier CPU per mail', cpuPerMail, 'ms');
+  if (!exact) throw new Error(`${catcher.messages.length} mails to ${recipients.size} guests, not one to each of ${events}`);
 } finally {
   notifier.kill('SIGTERM');
   await notifierExited;
   await producer.close();
   await db.close();
   await catcher.stop();
-  await ferret?.stop();
+  await servers.stop();
 }

@@ -9,26 +9,31 @@
  *   - a keystroke's echo (cat in the host's tmux pane) through the pairing path, against the same
  *     ssh straight to the host's sshd and through a plain `ssh -R` on the same box.
  *
- *   sudo npm run bench:session-setup     (RUNS=20 RTT_SAMPLES=500 by default; MONGODB_URI, AMQP_URL honoured)
+ *   sudo npm run bench:session-setup     (RUNS=20 RTT_SAMPLES=500 by default, BENCH_QUICK=1: 3, 50;
+ *                                         MONGODB_URI, AMQP_URL honoured)
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { canConnect, eventually, startTestServers, tunnelSshArgs, type NetworkNamespace } from '@tmuxme/testing';
 import { guestJoinCommand, PairingWorld } from '@tmuxme/e2e';
+import { figures } from './src/report.js';
+import { quick, size } from './src/sizes.js';
+import { percentile } from './src/stats.js';
 
-const runs = Number(process.env.RUNS ?? 20);
-const rttSamples = Number(process.env.RTT_SAMPLES ?? 500);
+const runs = size('RUNS', 20, 3);
+const rttSamples = size('RTT_SAMPLES', 500, 50);
 const rttRounds = 5;
-const warmUp = 50;
+const warmUp = quick ? 10 : 50;
+const figure = figures('session-setup');
 const greeting = 'tmux.me: joined as alice';
 const repoRoot = resolve(import.meta.dirname, '..');
 const compiledCli = resolve(repoRoot, 'cli/dist/bin/tmuxme.js');
 const run = promisify(execFile);
 await run('npm', ['run', 'build', '--workspace', '@tmuxme/cli'], { cwd: repoRoot });
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 // No Jest global setup here: FerretDB and a RabbitMQ vhost of the run's own, as the tests get them.
 // Subnets and ports apart from the e2e test's, so this can run while it does.
@@ -259,11 +264,6 @@ async function echoTimes(host: HostCli, pinned: string): Promise<Record<string, 
   return times;
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
 const milestones: [string, string][] = [
   ['first line', 'CLI running (its first line)'],
   ['Lease a port on the tunnel box', '  port leased'],
@@ -304,9 +304,21 @@ try {
   console.log(`\nkeystroke echo: 1 byte to cat in the host's tmux pane and back, µs (${counts} samples per path, ${rttRounds} rounds)`);
   console.log(`${'path'.padEnd(48)} ${'p50'.padStart(7)} ${'p99'.padStart(7)}`);
   for (const [name, values] of Object.entries(echoes)) console.log(`${name.padEnd(48)} ${us(values, 50)} ${us(values, 99)}`);
-  const [pairing, , plain] = Object.values(echoes) as [number[], number[], number[]];
-  const ratio = (p: number) => `${(percentile(pairing, p) / percentile(plain, p)).toFixed(2)}×`.padStart(7);
-  console.log(`${'pairing / plain ssh -R'.padEnd(48)} ${ratio(50)} ${ratio(99)}   target: ≤ 1.20× at both`);
+  const [pairing, direct, plain] = Object.values(echoes) as [number[], number[], number[]];
+  const ratio = (p: number, reference = plain) => percentile(pairing, p) / percentile(reference, p);
+  const shownRatio = (p: number, reference?: number[]) => `${ratio(p, reference).toFixed(2)}×`.padStart(7);
+  console.log(`${'pairing / direct ssh'.padEnd(48)} ${shownRatio(50, direct)} ${shownRatio(99, direct)}`);
+  console.log(`${'pairing / plain ssh -R'.padEnd(48)} ${shownRatio(50)} ${shownRatio(99)}   target: ≤ 1.20× at both`);
+
+  const attached = setups.map((marks) => marks.get('attached')!);
+  figure('start → guest greeted by the host\'s tmux, p50', percentile(attached, 50), 'ms', '< 1000');
+  for (const [path, values] of [['pairing tunnel', pairing], ['direct ssh', direct], ['plain ssh -R', plain]] as const) {
+    figure(`keystroke echo, ${path}, p50`, percentile(values, 50), 'µs');
+  }
+  for (const p of [50, 99]) {
+    figure(`keystroke echo, pairing tunnel / direct ssh, p${p}`, ratio(p, direct), '×');
+    figure(`keystroke echo, pairing tunnel / plain ssh -R, p${p}`, ratio(p), '×', '<= 1.2');
+  }
 } finally {
   await world.stop();
   await servers.stop();

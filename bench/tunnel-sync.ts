@@ -7,7 +7,8 @@
  *   - convergence of an empty box from snapshots of KEYS keys and LEASES live leases;
  *   - one sshd login with LEASES lines in the file against 10.
  *
- *   sudo npm run bench:tunnel-sync        (SAMPLES=200 KEYS=100000 LEASES=10000 by default)
+ *   sudo npm run bench:tunnel-sync        (SAMPLES=200 KEYS=100000 LEASES=10000 LOGINS=20 by default;
+ *                                          BENCH_QUICK=1: 10, 2000, 500, 5)
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
@@ -20,22 +21,29 @@ import mongoose from 'mongoose';
 import { Bus } from '@tmuxme/bus';
 import { createEnvelope, KeyAdded, PortLeased } from '@tmuxme/events';
 import {
-  buildApp, canConnect, freePort, generateSshKey, knownHostsLine, openReverseTunnel, startFerretDB, startTunnelBox, tunnelSshArgs, uniqueName, type TunnelBox,
+  buildApp, canConnect, freePort, generateSshKey, knownHostsLine, openReverseTunnel, startTestServers, startTunnelBox, tunnelSshArgs, uniqueName, type TunnelBox,
 } from '@tmuxme/testing';
 import { generateSigningKeys } from '@tmuxme/auth';
 import tunnelSyncApp, { type ConvergeReport, type TunnelSyncOptions } from '@tmuxme/tunnel-sync';
 import keysApp from '@tmuxme/keys/app';
 import sessionsApp from '@tmuxme/sessions/app';
+import { figures } from './src/report.js';
+import { size } from './src/sizes.js';
+import { uniqueDatabaseUrl } from './src/stack.js';
+import { percentile } from './src/stats.js';
 
-const samples = Number(process.env.SAMPLES ?? 200);
-const keyCount = Number(process.env.KEYS ?? 100_000);
-const leaseCount = Number(process.env.LEASES ?? 10_000);
-const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const samples = size('SAMPLES', 200, 10);
+const keyCount = size('KEYS', 100_000, 2000);
+const leaseCount = size('LEASES', 10_000, 500);
+const loginCount = size('LOGINS', 20, 5);
+if (leaseCount > keyCount) throw new Error(`LEASES (${leaseCount}) cannot exceed KEYS (${keyCount}): every lease holder has a key`);
 const serviceToken = randomBytes(24).toString('hex');
 const tunnelHost = 'bench-box.tunnel.test';
 
-const ferret = process.env.MONGODB_URI ? undefined : await startFerretDB();
-const databaseUrl = (name: string) => Object.assign(new URL(process.env.MONGODB_URI ?? ferret!.url), { pathname: `/${uniqueName(name).replace(/-/g, '_')}` }).toString();
+const figure = figures('tunnel-sync');
+const servers = await startTestServers();
+const { amqpUrl } = servers;
+const databaseUrl = (name: string) => uniqueDatabaseUrl(servers.mongoUrl, name);
 const exchanges = () => ({ exchange: `tmuxme.events.${uniqueName('bench')}`, deadLetterExchange: `tmuxme.dlx.${uniqueName('bench')}` });
 const workDir = await mkdtemp(join(tmpdir(), 'bench-tunnel-sync-'));
 const cleanUps: (() => Promise<unknown>)[] = [async () => rm(workDir, { recursive: true, force: true })];
@@ -66,11 +74,6 @@ async function until(check: () => Promise<boolean>, timeoutMs = 30_000): Promise
 }
 
 const fileHas = (box: TunnelBox, text: string) => until(async () => (await readFile(box.authorizedKeysFile, 'utf8')).includes(text));
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 interface Person { userId: string; username: string; keyId: string; key: string; privateKeyPath: string }
 
@@ -167,12 +170,12 @@ async function seededSources(probe: Person) {
   };
 }
 
-/** Median of 20 full logins (`ssh … true`: the forced command ends at once on an empty stdin). */
+/** Median of LOGINS full logins (`ssh … true`: the forced command ends at once on an empty stdin). */
 async function loginMs(box: TunnelBox, probe: Person): Promise<number> {
   const knownHosts = join(workDir, `known_hosts-${box.port}`);
   await writeFile(knownHosts, knownHostsLine(box));
   const times: number[] = [];
-  for (let i = 0; i < 20; i += 1) {
+  for (let i = 0; i < loginCount; i += 1) {
     const start = performance.now();
     await promisify(execFile)('ssh', ['-n', ...tunnelSshArgs(box, probe.privateKeyPath, knownHosts), `tunnel@${box.host}`]);
     times.push(since(start));
@@ -231,8 +234,19 @@ try {
   console.log(`empty box (started in ${converged.startedMs.toFixed(0)} ms)`.padEnd(52), `${cold.readMs}`.padStart(6), `${cold.writtenMs}`.padStart(9), `${cold.savedMs}`.padStart(7), '  written < 5000');
   console.log('again, nothing changed'.padEnd(52), `${again.readMs}`.padStart(6), `${again.writtenMs}`.padStart(9), `${again.savedMs}`.padStart(7));
   console.log(`restart: projection loaded and file written in ${converged.restartMs.toFixed(0)} ms`);
-  console.log(`\nsshd login (median of 20): ${converged.loginWith10.toFixed(0)} ms with 10 lines, ${converged.loginWithMany.toFixed(0)} ms with ${leaseCount} (the probe's line last)`);
+  console.log(`\nsshd login (median of ${loginCount}): ${converged.loginWith10.toFixed(0)} ms with 10 lines, `
+    + `${converged.loginWithMany.toFixed(0)} ms with ${leaseCount} (the probe's line last)`);
+
+  figure('PortLeased → ssh -R listening, p50', percentile(latencies.leaseToTunnel, 50), 'ms');
+  figure('PortLeased → ssh -R listening, p99', percentile(latencies.leaseToTunnel, 99), 'ms', '< 300');
+  figure('ssh -R alone (port allowed), p50', percentile(latencies.tunnelAlone, 50), 'ms');
+  figure('PortLeased → port in the file, p99', percentile(latencies.leaseToFile, 99), 'ms');
+  figure('KeyAdded → key in the file, p50', percentile(latencies.keyToFile, 50), 'ms');
+  figure('KeyAdded → key in the file, p99', percentile(latencies.keyToFile, 99), 'ms', '< 200');
+  figure(`empty box converged from ${keyCount} keys and ${leaseCount} leases: file written`, cold.writtenMs, 'ms', '< 5000');
+  figure('restart: projection loaded and file written', converged.restartMs, 'ms');
+  figure(`sshd login with ${leaseCount} lines / with 10`, converged.loginWithMany / converged.loginWith10, '×');
 } finally {
   for (const cleanUp of cleanUps) await cleanUp().catch((error: unknown) => console.error(error));
-  await ferret?.stop();
+  await servers.stop();
 }
