@@ -1,0 +1,146 @@
+import { spawn, type IPty } from 'node-pty';
+import type { PseudoTtyInfo, ServerChannel, Session, WindowChangeInfo } from 'ssh2';
+import type { InvitedGuest } from './guest-ssh-auth.js';
+
+/** What a guest asked for and did not get. Each kind is reported once per connection. */
+export type Refusal =
+  | 'authentication' | 'no-pty' | 'exec' | 'subsystem' | 'x11-forwarding' | 'agent-forwarding' | 'port-forwarding'
+  | 'env' | 'too-many-sessions' | 'request-flood' | 'too-many-connections' | 'server-closed';
+
+/** A guest's tmux client, running in a pty of ours. */
+export interface GuestTerminal {
+  pid: number;
+  /** Settles once the tmux client has exited and the guest's channel is closed. */
+  exited: Promise<void>;
+  kill(): void;
+}
+
+export interface GuestSessionContext {
+  guest: InvitedGuest;
+  tmuxPath: string;
+  socket: string;
+  /** Counts one request against the connection's cap; false once the connection is being dropped for flooding. */
+  allow(): boolean;
+  refuse(refusal: Refusal, detail: string): void;
+  attached(terminal: GuestTerminal): void;
+}
+
+interface TerminalSize {
+  cols: number;
+  rows: number;
+}
+
+const maxDimension = 1000;
+// What a terminfo name looks like; anything else would be handed to tmux as the guest's TERM.
+const termPattern = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
+const defaultTerm = 'xterm-256color';
+// The host's locale decides whether tmux draws in UTF-8; the rest of the host's environment
+// (API tokens, agent sockets) has no business in a process that serves a guest.
+const passedEnvironment = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'LC_CTYPE'];
+
+/**
+ * One session channel of an authenticated guest: a pty request, then a shell,
+ * which is their tmux client (`attach-session -r` for a read-only guest).
+ * Everything else a session can ask for is refused.
+ */
+export function serveGuestSession(session: Session, context: GuestSessionContext): void {
+  let size: TerminalSize | undefined;
+  let term = defaultTerm;
+  let terminal: IPty | undefined;
+
+  session.on('pty', (accept, reject, info: PseudoTtyInfo) => {
+    if (!context.allow()) return;
+    const requested = validSize(info);
+    if (terminal || !requested) return reject?.();
+    size = requested;
+    if (termPattern.test(info.term)) term = info.term;
+    accept?.();
+  });
+  session.on('env', (accept, reject, { key, val }) => {
+    if (!context.allow()) return;
+    if (key === 'TERM' && termPattern.test(val) && !terminal) {
+      term = val;
+      return accept?.();
+    }
+    context.refuse('env', `setting ${JSON.stringify(key.slice(0, 40))} (only TERM is accepted)`);
+    reject?.();
+  });
+  // Not counted against the cap: dragging a window sends many, and each resizes only this guest's pty.
+  session.on('window-change', (accept, reject, info: WindowChangeInfo) => {
+    const requested = validSize(info);
+    if (!requested) return reject?.();
+    size = requested;
+    terminal?.resize(requested.cols, requested.rows);
+    accept?.();
+  });
+  session.on('shell', (accept, reject) => {
+    if (!context.allow()) return;
+    if (terminal) return reject?.();
+    if (!size) {
+      const channel = accept();
+      channel.stderr.write('tmux.me: this session needs a terminal; join with `ssh -t` (or without -T)\r\n');
+      channel.exit(1);
+      channel.end();
+      context.refuse('no-pty', 'a shell without a pty');
+      return;
+    }
+    terminal = attachTmux(accept(), context, size, term);
+  });
+  session.on('exec', (_accept, reject, { command }) => refuse('exec', `running ${JSON.stringify(command.slice(0, 60))}`, reject));
+  session.on('subsystem', (_accept, reject, { name }) => refuse('subsystem', `the ${JSON.stringify(name.slice(0, 40))} subsystem`, reject));
+  session.on('x11', (_accept, reject) => refuse('x11-forwarding', 'X11 forwarding', reject));
+  session.on('auth-agent', (_accept, reject) => refuse('agent-forwarding', 'agent forwarding', reject));
+  session.on('signal', (_accept, reject) => {
+    if (context.allow()) reject?.();
+  });
+
+  function refuse(refusal: Refusal, detail: string, reject: (() => void) | undefined): void {
+    if (!context.allow()) return;
+    context.refuse(refusal, detail);
+    reject?.();
+  }
+}
+
+function attachTmux(channel: ServerChannel, context: GuestSessionContext, size: TerminalSize, term: string): IPty {
+  const readOnly = context.guest.access === 'ro';
+  const environment: Record<string, string> = { TERM: term };
+  for (const name of passedEnvironment) {
+    const value = process.env[name];
+    if (value !== undefined) environment[name] = value;
+  }
+  const pty = spawn(context.tmuxPath, ['-S', context.socket, 'attach-session', ...(readOnly ? ['-r'] : [])], {
+    name: term, cols: size.cols, rows: size.rows, env: environment,
+    // Raw bytes both ways: decoding here could split a character that arrives in two reads.
+    encoding: null,
+  });
+  channel.on('error', () => {});
+  (pty.onData as unknown as (listener: (data: Buffer) => void) => void)((data) => {
+    if (!channel.write(data)) {
+      pty.pause();
+      channel.once('drain', () => pty.resume());
+    }
+  });
+  channel.on('data', (data: Buffer) => pty.write(data));
+  let running = true;
+  // Once it has exited its pid may be someone else's: no signal after that.
+  const hangUp = () => { if (running) pty.kill(); };
+  const exited = new Promise<void>((resolve) => {
+    pty.onExit(({ exitCode }) => {
+      running = false;
+      if (channel.writable) {
+        channel.exit(exitCode);
+        channel.end();
+      }
+      resolve();
+    });
+  });
+  // SIGHUP, as a terminal hanging up: the tmux client detaches and exits.
+  channel.once('close', hangUp);
+  context.attached({ pid: pty.pid, exited, kill: hangUp });
+  return pty;
+}
+
+function validSize({ cols, rows }: { cols: number; rows: number }): TerminalSize | undefined {
+  const fits = (value: number) => Number.isInteger(value) && value > 0 && value <= maxDimension;
+  return fits(cols) && fits(rows) ? { cols, rows } : undefined;
+}
