@@ -26,7 +26,7 @@ afterAll(async () => {
 
 async function hostTerminal(name: string, args: string): Promise<Terminal> {
   const terminal = await Terminal.open(world.host, join(world.dir, `${name}.tmux`),
-    `node --import tsx ${shellQuote(cliEntry)} ${args} -i ${shellQuote(hana.keyFile)}`, world.cliEnvironment(hana, world.host));
+    `node --import tsx ${shellQuote(cliEntry)} ${args} --system-sshd -i ${shellQuote(hana.keyFile)}`, world.cliEnvironment(hana, world.host));
   terminals.push(terminal);
   return terminal;
 }

@@ -51,7 +51,7 @@ describe('pairing through the tunnel box', () => {
 
   it('hosting: every step runs, and each guest is mailed the join command', async () => {
     host = await Terminal.open(world.host, join(world.dir, 'host.tmux'),
-      `node --import tsx ${shellQuote(cliEntry)} --no-tui alice bob:ro -i ${shellQuote(hana.keyFile)}`, world.cliEnvironment(hana, world.host));
+      `node --import tsx ${shellQuote(cliEntry)} --no-tui alice bob:ro --system-sshd -i ${shellQuote(hana.keyFile)}`, world.cliEnvironment(hana, world.host));
     terminals.push(host);
     // The CLI's own lines scroll by before it attaches to the pairing tmux, so they are read from the mail and the API.
     const mail = await world.invitationFor('alice', 60_000);

@@ -9,6 +9,7 @@ const options = {
   'no-tui': { type: 'boolean' },
   json: { type: 'boolean' },
   'no-attach': { type: 'boolean' },
+  'system-sshd': { type: 'boolean' },
   'ssh-port': { type: 'string' },
   identity: { type: 'string', short: 'i' },
 } as const;
@@ -27,24 +28,28 @@ command to join; append :ro to a guest to let them watch without typing.
   tmuxme alice            alice may type
   tmuxme alice bob:ro     bob only watches
 
-Guests arrive through the tunnel box at this machine's sshd as the local user tmuxme, which
-is created if missing (as root, or through sudo after saying why). Quitting (q, Ctrl-C, or
-leaving tmux) ends the session and undoes everything it set up.
+Guests arrive through the tunnel box at an SSH server inside tmuxme: no root, no sshd, and
+nothing listening on this machine. Quitting (q, Ctrl-C, or leaving tmux) ends the session and
+undoes everything it set up.
 
   --no-tui            print plain progress lines instead of the interactive screen
   --json              print one JSON event per line (implies --no-tui)
   --no-attach         do not attach this terminal to tmux; run until Ctrl-C or the session ends
-  --ssh-port <port>   the port of this machine's sshd (default 22)
+  --system-sshd       let guests reach this machine's sshd instead, as the local user tmuxme
+                      (created if missing, as root or through sudo after saying why)
+  --ssh-port <port>   with --system-sshd: the port of this machine's sshd (default 22)
   -i, --identity <file>  the private key for the tunnel box (default: ssh's own choice)
 ${serverUsage}`,
   run: (argv) => runCommand(hostCommand, argv, async () => {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true });
     if (positionals.length === 0) throw new UsageError('name at least one guest, e.g. `tmuxme alice`');
+    if (values['ssh-port'] !== undefined && !values['system-sshd']) throw new UsageError('--ssh-port only applies with --system-sshd');
     const sshPort = Number(values['ssh-port'] ?? 22);
     if (!Number.isInteger(sshPort) || sshPort < 1 || sshPort > 65_535) throw new UsageError(`--ssh-port must be a port number, not "${values['ssh-port']}"`);
     const output: HostOutput = values.json ? 'json' : values['no-tui'] || !process.stdout.isTTY ? 'lines' : 'tui';
     return hostSession({
-      guests: parseGuests(positionals), output, attach: !values['no-attach'], sshPort, identity: values.identity, server: values.server,
+      guests: parseGuests(positionals), output, attach: !values['no-attach'], systemSshd: values['system-sshd'] ?? false, sshPort,
+      identity: values.identity, server: values.server,
     });
   }),
 };

@@ -5,6 +5,7 @@ import type { Guest } from './host-events.js';
 import { HostFlow } from './host-flow.js';
 import { HostStore } from './host-store.js';
 import { jsonReporter, lineReporter } from './reporters.js';
+import { createEmbeddedBackend } from './embedded-backend.js';
 import { createSeedBackend } from './seed-backend.js';
 
 export type HostOutput = 'tui' | 'lines' | 'json';
@@ -14,6 +15,8 @@ export interface HostSessionOptions {
   output: HostOutput;
   /** Hand this terminal to tmux once guests can join. */
   attach: boolean;
+  /** The seed's way (DESIGN section 6) instead of tmuxme serving the guests' SSH itself. */
+  systemSshd: boolean;
   sshPort: number;
   identity?: string;
   server?: string;
@@ -28,7 +31,13 @@ export async function hostSession(options: HostSessionOptions): Promise<number> 
     const write = (line: string) => void process.stdout.write(`${line}\n`);
     store.subscribe(options.output === 'json' ? jsonReporter(write) : lineReporter(write));
   }
-  const backend = await createSeedBackend({ sshPort: options.sshPort, identity: options.identity });
+  const notice = (message: string) => store.dispatch({ type: 'notice', message });
+  notice(options.systemSshd
+    ? '--system-sshd: guests reach this machine\'s sshd as the local user tmuxme'
+    : 'No root needed: serving SSH from tmuxme itself (--system-sshd for this machine\'s sshd)');
+  const backend = options.systemSshd
+    ? await createSeedBackend({ sshPort: options.sshPort, identity: options.identity })
+    : await createEmbeddedBackend({ identity: options.identity, notice });
   const flow = new HostFlow({ api, backend, guests: options.guests, emit: store.dispatch });
   const stop = (signal: string) => void flow.end(signal === 'SIGINT' ? 'you pressed Ctrl-C' : `received ${signal}`);
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

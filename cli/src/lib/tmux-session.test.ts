@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -145,6 +145,23 @@ describe('the host\'s tmux session', () => {
     await rm(notOurs, { recursive: true });
     await run('tmux', ['-S', join(crashedWithServerDir, 'socket'), 'kill-server']);
     await rm(crashedWithServerDir, { recursive: true });
+  });
+
+  it('without guests, is private to the host: 0700 directories, a 0600 socket, no access list, and still lists its clients', async () => {
+    const privateRoot = join(work, 'private-root');
+    const session = await TmuxSession.prepare({ socketRoot: privateRoot, cwd: work });
+    sessions.push(session);
+    await session.start();
+    const host = process.getuid!();
+    expect(await modeOf(privateRoot)).toMatchObject({ uid: host, mode: '700' });
+    expect(await modeOf(session.directory)).toMatchObject({ uid: host, mode: '700' });
+    expect(await modeOf(session.socket)).toMatchObject({ uid: host, mode: '600' });
+    const { stdout } = await run('tmux', ['-S', session.socket, 'server-access', '-l']);
+    expect(stdout).not.toContain(guests.name);
+    expect(await session.listClients()).toEqual([]);
+
+    await chmod(privateRoot, 0o777);
+    await expect(TmuxSession.prepare({ socketRoot: privateRoot })).rejects.toThrow(`${privateRoot} is not a directory only you can write to`);
   });
 
   it('refuses a socket root that is someone else\'s, or a symlink', async () => {

@@ -19,6 +19,9 @@ const run = promisify(execFile);
  * <host>:tmuxme 2750, and the setgid bit makes everything created below the
  * root inherit the group, even for a host who is not in it. tmux's own
  * access list (`server-access -a tmuxme`) is the second lock.
+ *
+ * Without guests (tmuxme serving their SSH itself, issue 8) every tmux client runs as
+ * the host, so the session is private: directories 0700, no group, no access list.
  */
 
 export interface TmuxClient {
@@ -34,23 +37,31 @@ export interface TmuxClient {
   guest?: string;
 }
 
-export interface TmuxSessionOptions {
+interface GuestAccountOptions {
   /** The account guests arrive as. */
   guests: Pick<LocalUser, 'name' | 'uid' | 'gid'>;
   /** Said before sudo, which only a host who is not root needs, once per boot, to give the socket root its group. */
   explain: ExplainPrivilege;
-  /** Default /tmp/tmuxme-<uid>: every directory above it must let the guests' user through. */
+}
+
+export type TmuxSessionOptions = (GuestAccountOptions | { guests?: undefined; explain?: undefined }) & {
+  /** Default /tmp/tmuxme-<uid> (privateSocketRoot() without guests): with guests, every directory above it must let their user through. */
   socketRoot?: string;
   sessionName?: string;
   /** Where the host's first shell starts. */
   cwd?: string;
-}
+};
 
 const socketName = 'socket';
 const companionFile = 'companion.pid';
 
 export function defaultSocketRoot(uid: number = process.getuid?.() ?? 0): string {
   return `/tmp/tmuxme-${uid}`;
+}
+
+/** For a session no other account reaches: the user's runtime directory when there is one. */
+export function privateSocketRoot(env: Record<string, string | undefined> = process.env): string {
+  return env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'tmuxme') : `${defaultSocketRoot()}-private`;
 }
 
 export class TmuxSession {
@@ -60,7 +71,7 @@ export class TmuxSession {
     readonly tmuxPath: string,
     /** This session's own directory, removed by kill(). */
     readonly directory: string,
-    private readonly guests: TmuxSessionOptions['guests'],
+    private readonly guests: GuestAccountOptions['guests'] | undefined,
     private readonly sessionName: string,
     private readonly cwd: string | undefined,
   ) {
@@ -71,9 +82,16 @@ export class TmuxSession {
    * Finds tmux (3.3 or newer) and makes the socket's directory, so the socket
    * path is known (guests' keys name it) before the server starts.
    */
-  static async prepare({ guests, explain, socketRoot = defaultSocketRoot(), sessionName = 'tmuxme', cwd }: TmuxSessionOptions): Promise<TmuxSession> {
+  static async prepare(options: TmuxSessionOptions): Promise<TmuxSession> {
+    const { guests, socketRoot = guests ? defaultSocketRoot() : privateSocketRoot(), sessionName = 'tmuxme', cwd } = options;
     const tmuxPath = await findTmux();
-    await ensureSocketRoot(socketRoot, guests.gid, explain);
+    if (!guests) {
+      await ensurePrivateSocketRoot(socketRoot);
+      const directory = join(socketRoot, `${process.pid}-${randomBytes(4).toString('hex')}`);
+      await mkdir(directory, { mode: 0o700 });
+      return new TmuxSession(tmuxPath, directory, undefined, sessionName, cwd);
+    }
+    await ensureSocketRoot(socketRoot, guests.gid, options.explain);
     const directory = join(socketRoot, `${process.pid}-${randomBytes(4).toString('hex')}`);
     await mkdir(directory, { mode: 0o750 });
     const info = await lstat(directory);
@@ -84,9 +102,10 @@ export class TmuxSession {
     return new TmuxSession(tmuxPath, directory, guests, sessionName, cwd);
   }
 
-  /** Starts the detached session, lets the guests' user in, and only then opens the socket to its group. */
+  /** Starts the detached session, lets the guests' user in (if any), and only then opens the socket to its group. */
   async start(): Promise<void> {
     await this.tmux('new-session', '-d', '-s', this.sessionName, ...(this.cwd ? ['-c', this.cwd] : []));
+    if (!this.guests) return;
     await this.tmux('server-access', '-a', this.guests.name);
     await chmod(this.socket, 0o660);
   }
@@ -126,7 +145,7 @@ export class TmuxSession {
       };
     });
     return Promise.all(clients.map(async (client) => {
-      if (client.uid !== this.guests.uid) return client;
+      if (client.uid !== this.guests?.uid) return client;
       const argv = await processArgv(client.pid);
       const guest = argv && guestFromArgv(argv, { tmuxPath: this.tmuxPath, socket: this.socket });
       return guest ? { ...client, guest } : client;
@@ -187,6 +206,15 @@ async function endCompanion(directory: string): Promise<string | undefined> {
   if (!argv || !/(^|\/)ssh$/.test(argv[0] ?? '')) return undefined;
   process.kill(pid, 'SIGTERM');
   return `the tunnel of ${basename(directory)} (ssh, pid ${pid})`;
+}
+
+/** Ours, a real directory, and nobody else may add or swap entries in it. */
+async function ensurePrivateSocketRoot(root: string): Promise<void> {
+  await mkdir(root, { recursive: true, mode: 0o700 });
+  const info = await lstat(root);
+  if (!info.isDirectory() || info.uid !== (process.getuid?.() ?? 0) || (info.mode & 0o022) !== 0) {
+    throw new Error(`${root} is not a directory only you can write to: remove it, or choose another socket root`);
+  }
 }
 
 /** The root is <host>:<guests' group> 2750; making it so needs root unless the host is in that group already. */

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { spawn as spawnPty } from 'node-pty';
+import { canConnect, freePort, generateSshKey, startTunnelBox, writeAuthorizedKeys, type TunnelBox } from '@tmuxme/testing';
+import { eventually } from '../../test/eventually.js';
+import type { PortLease } from '../lib/api-client.js';
+import { tmuxEnvironment } from '../lib/tmux-session.js';
+import type { HostBackend, OpenTunnel } from './host-backend.js';
+import { createEmbeddedBackend } from './embedded-backend.js';
+
+const run = promisify(execFile);
+
+let box: TunnelBox;
+let work: string;
+let lease: PortLease;
+let backend: HostBackend;
+let tunnel: OpenTunnel;
+let knownHosts: string;
+const keyFiles: Record<'host' | 'alice' | 'bob' | 'stranger', string> = {} as never;
+const publicKeys: Record<string, string> = {};
+const notices: string[] = [];
+const cleanups: (() => unknown)[] = [];
+// The guests' ssh and the tunnel use only the keys a test names, never this machine's agent or config.
+const { SSH_AUTH_SOCK: _agent, TMUX: _tmux, TMUX_PANE: _pane, ...sshEnvironment } = process.env;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'tmuxme-embedded-backend-'));
+  const [started, port] = await Promise.all([startTunnelBox(), freePort()]);
+  box = started;
+  for (const name of ['host', 'alice', 'bob', 'stranger'] as const) {
+    const key = await generateSshKey('ed25519');
+    keyFiles[name] = join(work, name);
+    publicKeys[name] = key.publicKey.trim().split(' ').slice(0, 2).join(' ');
+    await writeFile(keyFiles[name], key.privateKey, { mode: 0o600 });
+  }
+  await writeAuthorizedKeys(box, [`restrict,port-forwarding,permitlisten="${port}",command="/usr/local/bin/tunnel-hold" ${publicKeys.host} tmuxme:u-host:k0`]);
+  lease = { port, tunnelHost: box.host, tunnelPort: box.port, tunnelHostKey: box.hostPublicKey, leaseId: 'l-test', expiresAt: new Date(Date.now() + 60_000).toISOString() };
+  backend = await createEmbeddedBackend({
+    identity: keyFiles.host, hostKeyFile: join(work, 'config', 'host_ed25519'), socketRoot: join(work, 'sockets'),
+    env: { HOME: '/nonexistent' }, notice: (message) => notices.push(message),
+  });
+});
+
+afterAll(async () => {
+  await Promise.allSettled(cleanups.map((cleanup) => cleanup()));
+  await backend?.dismissGuests();
+  await tunnel?.close();
+  await backend?.stopTmux();
+  await box?.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+/** A guest's `ssh -tt` through the box, in a real terminal, trusting only the host key the session declares. */
+function joinAsGuest(key: string) {
+  const terminal = spawnPty('ssh', [
+    '-F', '/dev/null', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes',
+    '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-i', key, '-tt', '-p', String(lease.port), `tmuxme@${lease.tunnelHost}`,
+  ], { name: 'xterm-256color', cols: 80, rows: 24, env: { ...sshEnvironment, TERM: 'xterm-256color' } });
+  let screen = '';
+  terminal.onData((data) => { screen += data; });
+  const exited = new Promise<number>((resolve) => terminal.onExit(({ exitCode }) => resolve(exitCode)));
+  cleanups.push(() => terminal.kill());
+  return { type: (text: string) => terminal.write(text), screen: () => screen, exited };
+}
+
+const pane = async () => {
+  const [, , socket] = backend.attachCommand();
+  const { stdout } = await run('tmux', ['-S', socket!, 'capture-pane', '-p', '-J'], { env: tmuxEnvironment() });
+  return stdout;
+};
+
+describe('the embedded backend (no root, no sshd)', () => {
+  it('sets up with no guests\' account, serving a tmux private to the host through the box', async () => {
+    expect(await backend.ensureGuestUser(() => { throw new Error('asked for privileges'); })).toMatch(/none needed/);
+    await backend.admitGuests([
+      { username: 'alice', access: 'rw', keys: [{ id: 'k1', type: 'ssh-ed25519', key: publicKeys.alice!, fingerprint: '' }] },
+      { username: 'bob', access: 'ro', keys: [{ id: 'k2', type: 'ssh-ed25519', key: publicKeys.bob!, fingerprint: '' }] },
+    ]);
+    tunnel = await backend.openTunnel(lease);
+    await backend.startTmux();
+    expect(await backend.tmuxRunning()).toBe(true);
+    const hostKey = await backend.hostKey();
+    expect(hostKey).toMatch(/^ssh-ed25519 /);
+    knownHosts = join(work, 'known_hosts');
+    await writeFile(knownHosts, `[${lease.tunnelHost}]:${lease.port} ${hostKey}\n`);
+    expect(await backend.connectedGuests()).toEqual([]);
+  });
+
+  it('lets alice type and bob only watch, both listed as connected guests; a stranger is refused', async () => {
+    const alice = joinAsGuest(keyFiles.alice);
+    const bob = joinAsGuest(keyFiles.bob);
+    const guests = await eventually(async () => {
+      const connected = await backend.connectedGuests();
+      return connected.length === 2 && connected;
+    }, `alice and bob connected (alice: ${alice.screen()}, bob: ${bob.screen()}, notices: ${notices.join(' | ')})`, 15_000);
+    expect(guests.map(({ username, readOnly }) => ({ username, readOnly })).sort((a, b) => a.username!.localeCompare(b.username!)))
+      .toEqual([{ username: 'alice', readOnly: false }, { username: 'bob', readOnly: true }]);
+
+    await eventually(() => bob.screen().length > 0 && alice.screen().length > 0, 'both attached');
+    bob.type('echo typed-by-b""ob\r');
+    alice.type('echo typed-by-al""ice\r');
+    await eventually(async () => (await pane()).includes('typed-by-alice'), 'alice\'s command ran in the host\'s pane', 10_000);
+    expect(await pane()).not.toContain('typed-by-bob');
+
+    const stranger = joinAsGuest(keyFiles.stranger);
+    expect(await stranger.exited).toBe(255);
+    expect(stranger.screen()).toContain('Permission denied (publickey)');
+    await eventually(() => notices.some((notice) => notice.includes('(authentication)')), 'the stranger\'s refusal reached the host as a notice');
+  }, 30_000);
+
+  it('ends every guest and frees the box\'s port when torn down, leaving no socket directory', async () => {
+    await backend.dismissGuests();
+    expect(await backend.connectedGuests()).toEqual([]);
+    await tunnel.close();
+    await eventually(async () => !(await canConnect(lease.port)), 'the box stops listening');
+    await backend.stopTmux();
+    expect(await backend.tmuxRunning()).toBe(false);
+    expect(await readdir(join(work, 'sockets'))).toEqual([]);
+    expect(await backend.cleanUpDeadRuns()).toEqual([]);
+  });
+});
