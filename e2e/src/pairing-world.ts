@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,15 @@ export interface WorldOptions {
   ports?: { first: number; last: number };
   /** How long a session lives without a heartbeat (the service's default is 90 s). */
   sessionTtlMs?: number;
+  /** Whether the host's namespace runs an sshd on port 22, which `--system-sshd` needs (default true). */
+  hostSshd?: boolean;
+}
+
+/** An ordinary account of this machine: no root, no sudo. */
+export interface LocalAccount {
+  name: string;
+  uid: number;
+  gid: number;
 }
 
 /** A signed-up user with a key on disk, as the CLI would run for them. */
@@ -33,8 +42,27 @@ export interface Person {
   username: string;
   home: string;
   keyFile: string;
+  /** `ssh-ed25519 <base64> <comment>`, as added to their account. */
+  publicKey: string;
   apiToken: string;
   api: ApiClient;
+  /** The machine account that runs the CLI for them; root when absent. */
+  account?: LocalAccount;
+}
+
+/** A local account with a group of its own, created the first time. */
+export async function ensureLocalAccount(name: string): Promise<LocalAccount> {
+  const lookUp = async (): Promise<LocalAccount> => {
+    const [uid, gid] = await Promise.all([run('id', ['-u', name]), run('id', ['-g', name])]);
+    return { name, uid: Number(uid.stdout), gid: Number(gid.stdout) };
+  };
+  try {
+    return await lookUp();
+  } catch {
+    // Another run may create it at the same moment: whoever loses the race finds it all the same.
+    await run('useradd', ['--create-home', '--user-group', '--shell', '/bin/bash', name]).catch(() => {});
+    return lookUp();
+  }
 }
 
 /** A pinned join command (from the mail or the session) as `guest` runs it: with their key, and none of this machine's ssh_config. */
@@ -46,8 +74,8 @@ export function guestJoinCommand(pinned: string, guest: Pick<Person, 'keyFile'>,
 /**
  * The whole pairing system on one machine, the way it is spread in real life: the services and
  * the tunnel box here, and a host and a guest each in a network namespace of their own that reach
- * the box (as `box.test`) and the API but not each other. The host's namespace runs an sshd of
- * its own on port 22, configured as DESIGN section 6 recommends.
+ * the box (as `box.test`) and the API but not each other. Unless told not to, the host's namespace
+ * runs an sshd of its own on port 22, configured as DESIGN section 6 recommends.
  */
 export class PairingWorld {
   private readonly cleanUps: (() => Promise<unknown>)[] = [];
@@ -62,7 +90,9 @@ export class PairingWorld {
     private readonly gatewayPort: number,
   ) {}
 
-  static async start({ servers, subnets = [71, 72], ports = { first: 31000, last: 31999 }, sessionTtlMs }: WorldOptions = {}): Promise<PairingWorld> {
+  static async start({
+    servers, subnets = [71, 72], ports = { first: 31000, last: 31999 }, sessionTtlMs, hostSshd = true,
+  }: WorldOptions = {}): Promise<PairingWorld> {
     const dir = await mkdtemp(join(tmpdir(), 'tmuxme-world-'));
     await chmod(dir, 0o755);
     const box = await startTunnelBox({ listen: '0.0.0.0' });
@@ -77,7 +107,7 @@ export class PairingWorld {
     const guest = await NetworkNamespace.create(subnets[1], { [boxName]: `10.213.${subnets[1]}.1` });
     const world = new PairingWorld(stack, box, mail, host, guest, dir, Number(new URL(stack.gatewayUrl).port));
     world.cleanUps.push(() => box.stop(), () => mail.stop(), () => stack.close(), () => host.destroy(), () => guest.destroy(), () => rm(dir, { recursive: true, force: true }));
-    await world.startHostSshd();
+    if (hostSshd) await world.startHostSshd();
     return world;
   }
 
@@ -90,16 +120,28 @@ export class PairingWorld {
     return `http://${ns.gateway}:${this.gatewayPort}`;
   }
 
-  async signUp(username: string): Promise<Person> {
+  /** With `account`, the home and the key (in ~/.ssh, where ssh and the CLI look) belong to that local account. */
+  async signUp(username: string, account?: LocalAccount): Promise<Person> {
     const home = await mkdtemp(join(this.dir, `${username}-`));
     await chmod(home, 0o755);
     const key = await generateSshKey('ed25519', undefined, `${username}@laptop`);
-    const keyFile = join(home, 'id_ed25519');
+    const keyDir = account ? join(home, '.ssh') : home;
+    const keyFile = join(keyDir, 'id_ed25519');
+    await mkdir(keyDir, { recursive: true, mode: 0o700 });
     await writeFile(keyFile, key.privateKey, { mode: 0o600 });
+    if (account) for (const path of [home, keyDir, keyFile]) await chown(path, account.uid, account.gid);
     const { user, apiToken } = await new ApiClient(this.apiUrl).signup(username);
     const added = await user.request('POST', '/api/v1/user/keys', { key: key.publicKey });
     if (added.status !== 201) throw new Error(`adding ${username}'s key: ${added.status} ${added.text}`);
-    return { username, home, keyFile, apiToken, api: user };
+    return { username, home, keyFile, publicKey: key.publicKey, apiToken, api: user, account };
+  }
+
+  /** The shell command that runs the CLI with `args` as `person`'s local account would. */
+  cliCommand(person: Person, args: string): string {
+    const cli = `node --import tsx ${shellQuote(cliEntry)} ${args}`;
+    if (!person.account) return cli;
+    const { uid, gid } = person.account;
+    return `setpriv --reuid=${uid} --regid=${gid} --init-groups ${cli}`;
   }
 
   /** What the CLI needs in its environment to act as this person from inside a namespace. */

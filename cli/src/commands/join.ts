@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { openAccount } from '../lib/account.js';
 import { ApiError, type PairingSession } from '../lib/api-client.js';
+import { sshFingerprint } from '../lib/host-key.js';
 import { writeTempKnownHosts } from '../lib/known-hosts.js';
 import type { Command } from './command.js';
 import { runCommand, serverOption, serverUsage, UsageError } from './run-command.js';
@@ -87,12 +87,6 @@ function declaredHostKey(session: PairingSession): string | undefined {
       + 'so the host cannot be checked; not joining. Tell the host.');
   }
   return session.hostKey;
-}
-
-/** `SHA256:` + unpadded base64 of the key blob's hash, as `ssh-keygen -lf` prints it. */
-function sshFingerprint(key: string): string {
-  const blob = Buffer.from(key.split(' ')[1] ?? '', 'base64');
-  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 }
 
 function runSsh(args: string[]): Promise<number> {

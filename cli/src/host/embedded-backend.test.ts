@@ -23,6 +23,8 @@ let knownHosts: string;
 const keyFiles: Record<'host' | 'alice' | 'bob' | 'stranger', string> = {} as never;
 const publicKeys: Record<string, string> = {};
 const notices: string[] = [];
+let guestChanges = 0;
+let aliceSsh: { exited: Promise<number> } | undefined;
 const cleanups: (() => unknown)[] = [];
 // The guests' ssh and the tunnel use only the keys a test names, never this machine's agent or config.
 const { SSH_AUTH_SOCK: _agent, TMUX: _tmux, TMUX_PANE: _pane, ...sshEnvironment } = process.env;
@@ -88,10 +90,12 @@ describe('the embedded backend (no root, no sshd)', () => {
     knownHosts = join(work, 'known_hosts');
     await writeFile(knownHosts, `[${lease.tunnelHost}]:${lease.port} ${hostKey}\n`);
     expect(await backend.connectedGuests()).toEqual([]);
+    backend.watchGuests!(() => { guestChanges += 1; });
   });
 
   it('lets alice type and bob only watch, both listed as connected guests; a stranger is refused', async () => {
     const alice = joinAsGuest(keyFiles.alice);
+    aliceSsh = alice;
     const bob = joinAsGuest(keyFiles.bob);
     const guests = await eventually(async () => {
       const connected = await backend.connectedGuests();
@@ -111,6 +115,19 @@ describe('the embedded backend (no root, no sshd)', () => {
     expect(stranger.screen()).toContain('Permission denied (publickey)');
     await eventually(() => notices.some((notice) => notice.includes('(authentication)')), 'the stranger\'s refusal reached the host as a notice');
   }, 30_000);
+
+  it('tells the flow at once as guests come and go, and disconnects one guest by their connection id', async () => {
+    expect(guestChanges).toBeGreaterThanOrEqual(2);
+    const before = guestChanges;
+    const connected = await backend.connectedGuests();
+    const alice = connected.find((guest) => guest.username === 'alice')!;
+    expect(alice.connectionId).toEqual(expect.any(String));
+    expect(await backend.disconnectGuest!(alice.connectionId!)).toBe(true);
+    await aliceSsh!.exited;
+    await eventually(() => guestChanges > before, 'her leaving reached the flow without a poll');
+    expect((await backend.connectedGuests()).map((guest) => guest.username)).toEqual(['bob']);
+    expect(await backend.disconnectGuest!(alice.connectionId!)).toBe(false);
+  });
 
   it('ends every guest and frees the box\'s port when torn down, leaving no socket directory', async () => {
     await backend.dismissGuests();

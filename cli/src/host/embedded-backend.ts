@@ -29,6 +29,7 @@ export async function createEmbeddedBackend(options: EmbeddedBackendOptions = {}
   let hostKey: HostKey | undefined;
   let tmux: TmuxSession | undefined;
   let server: GuestSshServer | undefined;
+  let guestsChanged = () => {};
   const required = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new Error(`${what} is not set up yet`);
     return value;
@@ -47,7 +48,7 @@ export async function createEmbeddedBackend(options: EmbeddedBackendOptions = {}
         tmuxPath: session.tmuxPath,
         socket: session.socket,
         guests: guests.map(({ username, access, keys }) => ({ username, access, publicKeys: keys.map((key) => key.key) })),
-        onEvent: (event) => { if (event.type === 'refused') notice(refusalNotice(event)); },
+        onEvent: (event) => (event.type === 'refused' ? notice(refusalNotice(event)) : guestsChanged()),
       });
       for (const { username, key, reason } of server.unusableKeys) notice(`${username}'s key ${key.slice(0, 40)}… cannot log in here: ${reason}`);
     },
@@ -61,7 +62,13 @@ export async function createEmbeddedBackend(options: EmbeddedBackendOptions = {}
     startTmux: () => required(tmux, 'tmux').start(),
     tmuxRunning: () => required(tmux, 'tmux').isRunning(),
     async connectedGuests() {
-      return (server?.connections() ?? []).map(({ username, readOnly, since }) => ({ username, readOnly, since }));
+      return (server?.connections() ?? []).map(({ id, username, readOnly, since }) => ({ connectionId: id, username, readOnly, since }));
+    },
+    watchGuests(changed) {
+      guestsChanged = changed;
+    },
+    async disconnectGuest(connectionId) {
+      return server?.disconnect(connectionId) ?? false;
     },
     async stopTmux() {
       await tmux?.kill();

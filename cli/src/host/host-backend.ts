@@ -25,6 +25,10 @@ export interface HostBackend {
   startTmux(): Promise<void>;
   tmuxRunning(): Promise<boolean>;
   connectedGuests(): Promise<ConnectedGuest[]>;
+  /** Calls `changed` as soon as a guest connects or leaves, where the backend hears of it (else the flow's poll notices). */
+  watchGuests?(changed: () => void): void;
+  /** Ends one guest's connection, by the `connectionId` of `connectedGuests`; false if it is gone already. */
+  disconnectGuest?(connectionId: string): Promise<boolean>;
   stopTmux(): Promise<void>;
   /** argv that attaches the host's terminal to the pairing session. */
   attachCommand(): string[];

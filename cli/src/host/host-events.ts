@@ -12,6 +12,19 @@ export const hostSteps = [
 ] as const;
 
 export type StepId = (typeof hostSteps)[number]['id'];
+
+/** Embedded mode has neither a local tmuxme user nor an authorized_keys: its steps say what it does instead. */
+const embeddedTitles: Partial<Record<StepId, string>> = {
+  'local-user': 'Host key and a private tmux',
+  'authorized-keys': 'Let the guests in (keys served by tmuxme)',
+};
+
+/** `embedded`: tmuxme serves the guests' SSH itself (no root, no sshd); `system-sshd`: the seed's way. */
+export type HostMode = 'embedded' | 'system-sshd';
+
+export function stepTitle(id: StepId, mode: HostMode = 'system-sshd'): string {
+  return (mode === 'embedded' ? embeddedTitles[id] : undefined) ?? hostSteps.find((step) => step.id === id)!.title;
+}
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed';
 
 export interface Guest {
@@ -24,7 +37,12 @@ export interface ConnectedGuest {
   username?: string;
   readOnly: boolean;
   since: Date;
+  /** Set where the backend can disconnect this guest by it. */
+  connectionId?: string;
 }
+
+/** Tells one connection from another: by its id, else by who it is and when it came. */
+export const connectionKey = (guest: ConnectedGuest): string => guest.connectionId ?? `${guest.username ?? ''}@${guest.since.getTime()}`;
 
 export interface ReadySession {
   id: string;
@@ -39,8 +57,11 @@ export interface ReadySession {
 /** What the host flow reports, for the TUI, the `--no-tui` lines and the `--json` stream alike. */
 export type HostEvent =
   | { type: 'step'; id: StepId; status: StepStatus; at: number; detail?: string }
+  | { type: 'mode'; mode: HostMode; reason: string }
   | { type: 'notice'; message: string }
   | { type: 'ready'; session: ReadySession }
   | { type: 'guests'; connected: ConnectedGuest[] }
+  /** One guest came or went, at `at` (ms since the epoch); a `guests` event with the whole list follows. */
+  | { type: 'guest'; change: 'connected' | 'left'; guest: ConnectedGuest; at: number }
   | { type: 'ending'; reason: string }
   | { type: 'ended'; reason: string; problems: string[] };

@@ -1,7 +1,7 @@
 import { ApiError, type PairingSession, type PortLease, type TmuxmeApi } from '../lib/api-client.js';
 import { TunnelAuthRefused, TunnelPortRefused } from '../lib/reverse-tunnel.js';
 import type { GuestKeys, HostBackend, OpenTunnel } from './host-backend.js';
-import type { Guest, HostEvent, StepId } from './host-events.js';
+import { connectionKey, type ConnectedGuest, type Guest, type HostEvent, type StepId } from './host-events.js';
 
 export type HostApi = Pick<TmuxmeApi, 'publicKeys' | 'leasePort' | 'giveBackLease' | 'declareSession' | 'heartbeat' | 'endSession'>;
 
@@ -37,6 +37,9 @@ export class HostFlow {
   private session: PairingSession | undefined;
   private tunnel: OpenTunnel | undefined;
   private lease: PortLease | undefined;
+  private connected: ConnectedGuest[] = [];
+  private polling = false;
+  private pollAgain = false;
 
   constructor(private readonly options: HostFlowOptions) {}
 
@@ -60,7 +63,7 @@ export class HostFlow {
     const cleaned = await backend.cleanUpDeadRuns();
     for (const what of cleaned) emit({ type: 'notice', message: `Cleaned up after an earlier run that stopped abruptly: ${what}` });
     await this.step('authorized-keys', async () => {
-      this.undo.push({ label: 'remove the guests from authorized_keys', run: () => backend.dismissGuests() });
+      this.undo.push({ label: 'let the guests out', run: () => backend.dismissGuests() });
       await backend.admitGuests(withKeys);
     });
     const lease = await this.leaseAndTunnel();
@@ -190,17 +193,53 @@ export class HostFlow {
         emit({ type: 'notice', message: `Heartbeat failed (${error.message}); the session expires unless the next one gets through.` });
       });
     }, heartbeatMs));
-    let polling = false;
-    this.timers.push(setInterval(() => {
-      if (polling) return;
-      polling = true;
-      (async () => {
-        const connected = await backend.connectedGuests().catch(() => undefined);
-        if (connected) return emit({ type: 'guests', connected });
-        if (!(await backend.tmuxRunning())) void this.end('the tmux session ended');
-      })().catch(() => {}).finally(() => { polling = false; });
-    }, pollGuestsMs));
+    this.timers.push(setInterval(() => this.pollGuests(), pollGuestsMs));
+    backend.watchGuests?.(() => this.pollGuests());
     this.watchTunnel();
+  }
+
+  /** Reads who is connected and reports who came and went; a poll asked for while one runs runs right after it. */
+  private pollGuests(): void {
+    if (this.stopped.signal.aborted) return;
+    if (this.polling) {
+      this.pollAgain = true;
+      return;
+    }
+    this.polling = true;
+    const { backend } = this.options;
+    (async () => {
+      const connected = await backend.connectedGuests().catch(() => undefined);
+      if (this.stopped.signal.aborted) return;
+      if (connected) return this.reportGuests(connected);
+      if (!(await backend.tmuxRunning())) void this.end('the tmux session ended');
+    })().catch(() => {}).finally(() => {
+      this.polling = false;
+      if (this.pollAgain) {
+        this.pollAgain = false;
+        this.pollGuests();
+      }
+    });
+  }
+
+  private reportGuests(connected: ConnectedGuest[]): void {
+    const { emit } = this.options;
+    const at = Date.now();
+    const keys = (guests: ConnectedGuest[]) => new Set(guests.map(connectionKey));
+    const [before, now] = [keys(this.connected), keys(connected)];
+    const arrived = connected.filter((guest) => !before.has(connectionKey(guest)));
+    const left = this.connected.filter((guest) => !now.has(connectionKey(guest)));
+    if (arrived.length === 0 && left.length === 0) return;
+    this.connected = connected;
+    for (const guest of left) emit({ type: 'guest', change: 'left', guest, at });
+    for (const guest of arrived) emit({ type: 'guest', change: 'connected', guest, at });
+    emit({ type: 'guests', connected });
+  }
+
+  /** Ends one guest's connection where the backend can (false where it cannot, or the guest had gone). */
+  async disconnectGuest(connectionId: string): Promise<boolean> {
+    const ended = await this.options.backend.disconnectGuest?.(connectionId) ?? false;
+    this.pollGuests();
+    return ended;
   }
 
   /** A dropped tunnel is reopened on the same lease (the session holds it); the session ends only if it will not come back. */

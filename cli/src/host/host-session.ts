@@ -32,9 +32,9 @@ export async function hostSession(options: HostSessionOptions): Promise<number> 
     store.subscribe(options.output === 'json' ? jsonReporter(write) : lineReporter(write));
   }
   const notice = (message: string) => store.dispatch({ type: 'notice', message });
-  notice(options.systemSshd
-    ? '--system-sshd: guests reach this machine\'s sshd as the local user tmuxme'
-    : 'No root needed: serving SSH from tmuxme itself (--system-sshd for this machine\'s sshd)');
+  store.dispatch(options.systemSshd
+    ? { type: 'mode', mode: 'system-sshd', reason: '--system-sshd: guests reach this machine\'s sshd as the local user tmuxme' }
+    : { type: 'mode', mode: 'embedded', reason: 'no root or sshd needed: serving SSH from tmuxme itself (--system-sshd for this machine\'s sshd)' });
   const backend = options.systemSshd
     ? await createSeedBackend({ sshPort: options.sshPort, identity: options.identity })
     : await createEmbeddedBackend({ identity: options.identity, notice });

@@ -1,4 +1,6 @@
-import { hostSteps, type ConnectedGuest, type HostEvent, type ReadySession, type StepId, type StepStatus } from './host-events.js';
+import {
+  hostSteps, stepTitle, type ConnectedGuest, type HostEvent, type HostMode, type ReadySession, type StepId, type StepStatus,
+} from './host-events.js';
 
 export interface StepView {
   id: StepId;
@@ -11,13 +13,23 @@ export interface StepView {
 
 export type HostPhase = 'setting-up' | 'ready' | 'ending' | 'ended';
 
+export interface Departure {
+  guest: ConnectedGuest;
+  /** When the flow saw them go, ms since the epoch. */
+  at: number;
+}
+
 /** Everything the host screen shows, folded from the flow's events. */
 export interface HostView {
   phase: HostPhase;
+  /** Which way guests are served, and why. */
+  mode?: { mode: HostMode; reason: string };
   steps: StepView[];
   notices: string[];
   session?: ReadySession;
   connected: ConnectedGuest[];
+  /** Guests' connections that ended, oldest first. */
+  departed: Departure[];
   endReason?: string;
   problems: string[];
 }
@@ -27,6 +39,7 @@ export const initialHostView = (): HostView => ({
   steps: hostSteps.map(({ id, title }) => ({ id, title, status: 'pending' })),
   notices: [],
   connected: [],
+  departed: [],
   problems: [],
 });
 
@@ -43,12 +56,21 @@ export function reduceHostView(view: HostView, event: HostEvent): HostView {
           endedAt: event.status === 'done' || event.status === 'failed' ? event.at : undefined,
         })),
       };
+    case 'mode':
+      return {
+        ...view,
+        mode: { mode: event.mode, reason: event.reason },
+        steps: view.steps.map((step) => ({ ...step, title: stepTitle(step.id, event.mode) })),
+      };
     case 'notice':
       return { ...view, notices: [...view.notices, event.message] };
     case 'ready':
       return { ...view, phase: 'ready', session: event.session };
     case 'guests':
       return { ...view, connected: event.connected };
+    case 'guest':
+      // Arrivals show in the `guests` list that follows; departures are kept to say when they left.
+      return event.change === 'left' ? { ...view, departed: [...view.departed, { guest: event.guest, at: event.at }] } : view;
     case 'ending':
       return { ...view, phase: 'ending', endReason: event.reason };
     case 'ended':
@@ -62,3 +84,6 @@ export function elapsed(step: StepView, now: number): string | undefined {
   const ms = (step.endedAt ?? now) - step.startedAt;
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }
+
+/** `14:05`: the local time of day, as the host reads it off a clock. */
+export const clock = (at: Date | number): string => new Date(at).toTimeString().slice(0, 5);

@@ -7,14 +7,22 @@ const session = {
   guests: [{ username: 'alice', access: 'rw' as const }, { username: 'bob', access: 'ro' as const }], attachCommand: [],
 };
 const since = new Date(0);
+const at = (hour: number, minute: number) => new Date(2026, 10, 25, hour, minute).getTime();
+const alice = { username: 'alice', readOnly: false, since, connectionId: '1' };
+const bob = { username: 'bob', readOnly: true, since, connectionId: '2' };
 const events: HostEvent[] = [
+  { type: 'mode', mode: 'embedded', reason: 'no root: serving SSH from tmuxme itself' },
+  { type: 'step', id: 'local-user', status: 'running', at: 0 },
+  { type: 'step', id: 'local-user', status: 'done', at: 100 },
   { type: 'step', id: 'lease', status: 'running', at: 1_000 },
   { type: 'step', id: 'lease', status: 'done', at: 1_250, detail: 'port 20001 on box' },
   { type: 'notice', message: 'asking sudo' },
   { type: 'ready', session },
-  { type: 'guests', connected: [{ username: 'alice', readOnly: false, since }] },
-  { type: 'guests', connected: [{ username: 'alice', readOnly: false, since }] },
-  { type: 'guests', connected: [{ username: 'bob', readOnly: true, since }] },
+  { type: 'guest', change: 'connected', guest: alice, at: at(14, 5) },
+  { type: 'guests', connected: [alice] },
+  { type: 'guest', change: 'left', guest: alice, at: at(14, 20) },
+  { type: 'guest', change: 'connected', guest: bob, at: at(14, 20) },
+  { type: 'guests', connected: [bob] },
   { type: 'ended', reason: 'the tmux session ended', problems: ['could not end the session: gone'] },
 ];
 
@@ -23,6 +31,9 @@ describe('reporters', () => {
     const lines: string[] = [];
     events.forEach(lineReporter((line) => lines.push(line)));
     expect(lines).toEqual([
+      'mode: no root: serving SSH from tmuxme itself',
+      '[..] Host key and a private tmux',
+      '[ok] Host key and a private tmux (0.1 s)',
       '[..] Lease a port on the tunnel box',
       '[ok] Lease a port on the tunnel box (0.3 s): port 20001 on box',
       'note: asking sudo',
@@ -30,9 +41,9 @@ describe('reporters', () => {
       'Host key: SHA256:k',
       'Pinned: ssh -o X -p 20001 tmuxme@box',
       'Invited: alice, bob (read-only)',
-      'alice connected',
-      'bob connected',
-      'alice left',
+      'alice connected (may type) at 14:05',
+      'alice left at 14:20',
+      'bob connected (read-only) at 14:20',
       'Session over (the tmux session ended).',
       'problem: could not end the session: gone',
     ]);

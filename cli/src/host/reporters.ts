@@ -1,23 +1,26 @@
-import { hostSteps, type ConnectedGuest, type HostEvent } from './host-events.js';
+import { stepTitle, type ConnectedGuest, type HostEvent, type HostMode } from './host-events.js';
+import { clock } from './host-view.js';
 
 type Write = (line: string) => void;
 
-const titles = new Map<string, string>(hostSteps.map(({ id, title }) => [id, title]));
 const marks = { running: '..', done: 'ok', failed: 'failed' } as const;
 const clientName = (client: ConnectedGuest) => client.username ?? 'an unknown terminal';
 
 /** `--no-tui`: one plain line per thing that happened, for logs and scripts that read text. */
 export function lineReporter(write: Write): (event: HostEvent) => void {
   const started = new Map<string, number>();
-  let connected: string[] = [];
+  let mode: HostMode | undefined;
   return (event) => {
     switch (event.type) {
       case 'step': {
         if (event.status === 'pending') return;
         if (event.status === 'running') started.set(event.id, event.at);
         const took = event.status === 'running' ? '' : ` (${((event.at - (started.get(event.id) ?? event.at)) / 1000).toFixed(1)} s)`;
-        return write(`[${marks[event.status]}] ${titles.get(event.id)}${took}${event.detail ? `: ${event.detail}` : ''}`);
+        return write(`[${marks[event.status]}] ${stepTitle(event.id, mode)}${took}${event.detail ? `: ${event.detail}` : ''}`);
       }
+      case 'mode':
+        mode = event.mode;
+        return write(`mode: ${event.reason}`);
       case 'notice':
         return write(`note: ${event.message}`);
       case 'ready': {
@@ -27,13 +30,14 @@ export function lineReporter(write: Write): (event: HostEvent) => void {
         if (session.pinnedJoinCommand) write(`Pinned: ${session.pinnedJoinCommand}`);
         return write(`Invited: ${session.guests.map((g) => `${g.username}${g.access === 'ro' ? ' (read-only)' : ''}`).join(', ')}`);
       }
-      case 'guests': {
-        const now = event.connected.map(clientName);
-        for (const name of now.filter((n) => !connected.includes(n))) write(`${name} connected`);
-        for (const name of connected.filter((n) => !now.includes(n))) write(`${name} left`);
-        connected = now;
-        return;
+      case 'guest': {
+        const { guest } = event;
+        return write(event.change === 'connected'
+          ? `${clientName(guest)} connected (${guest.readOnly ? 'read-only' : 'may type'}) at ${clock(event.at)}`
+          : `${clientName(guest)} left at ${clock(event.at)}`);
       }
+      case 'guests':
+        return;
       case 'ending':
         return write(`Ending the session: ${event.reason}`);
       case 'ended':

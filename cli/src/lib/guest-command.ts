@@ -40,7 +40,8 @@ function guestArgv({ tmuxPath, socket, username, readOnly }: GuestCommandOptions
   return [tmuxPath, '-S', socket, 'attach-session', ...(readOnly ? ['-r'] : []), ';', 'display-message', greeting(username, readOnly)];
 }
 
-function greeting(username: string, readOnly: boolean): string {
+/** What a guest sees on arrival, in either hosting mode. */
+export function greeting(username: string, readOnly: boolean): string {
   return `tmux.me: joined as ${username}${readOnly ? ' (read-only)' : ''}`;
 }
 

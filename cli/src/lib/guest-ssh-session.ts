@@ -1,5 +1,6 @@
 import { spawn, type IPty } from 'node-pty';
 import type { PseudoTtyInfo, ServerChannel, Session, WindowChangeInfo } from 'ssh2';
+import { greeting } from './guest-command.js';
 import type { InvitedGuest } from './guest-ssh-auth.js';
 
 /** What a guest asked for and did not get. Each kind is reported once per connection. */
@@ -108,7 +109,8 @@ function attachTmux(channel: ServerChannel, context: GuestSessionContext, size: 
     const value = process.env[name];
     if (value !== undefined) environment[name] = value;
   }
-  const pty = spawn(context.tmuxPath, ['-S', context.socket, 'attach-session', ...(readOnly ? ['-r'] : [])], {
+  const attach = ['-S', context.socket, 'attach-session', ...(readOnly ? ['-r'] : []), ';', 'display-message', greeting(context.guest.username, readOnly)];
+  const pty = spawn(context.tmuxPath, attach, {
     name: term, cols: size.cols, rows: size.rows, env: environment,
     // Raw bytes both ways: decoding here could split a character that arrives in two reads.
     encoding: null,

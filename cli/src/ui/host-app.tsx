@@ -1,7 +1,7 @@
 import { useInput } from 'ink';
 import type { HostStore } from '../host/host-store.js';
 import { HostScreen } from './host-screen.js';
-import { useHostView, useNow } from './use-host-view.js';
+import { useGuestPicker, useHostView, useNow } from './use-host-view.js';
 
 export interface HostAppProps {
   store: HostStore;
@@ -9,15 +9,24 @@ export interface HostAppProps {
   onAttach: () => void;
   /** q or Ctrl-C: end the session (undoing every step). */
   onQuit: () => void;
+  /** d then y: end these connections of the chosen guest. */
+  onDisconnect: (connectionIds: string[]) => void;
 }
 
 /** The interactive host screen: the flow's state as it happens, and the keys that steer it. */
-export function HostApp({ store, onAttach, onQuit }: HostAppProps) {
+export function HostApp({ store, onAttach, onQuit, onDisconnect }: HostAppProps) {
   const view = useHostView(store);
   const now = useNow(view.steps.some((step) => step.status === 'running'));
+  const picker = useGuestPicker(view, onDisconnect);
   useInput((input, key) => {
-    if (input === 'q' || (key.ctrl && input === 'c')) onQuit();
-    else if (key.return && view.phase === 'ready') onAttach();
+    if (key.ctrl && input === 'c') onQuit();
+    // While a disconnect waits for its answer, every key answers it: only y says yes.
+    else if (picker.confirming) picker.answer(input === 'y');
+    else if (input === 'q') onQuit();
+    else if (view.phase !== 'ready') return;
+    else if (key.return) onAttach();
+    else if (key.upArrow || key.downArrow) picker.move(key.upArrow ? -1 : 1);
+    else if (input === 'd') picker.ask();
   });
-  return <HostScreen view={view} now={now} />;
+  return <HostScreen view={view} now={now} picker={picker.choices.length > 0 ? { selected: picker.selected, confirming: picker.confirming } : undefined} />;
 }

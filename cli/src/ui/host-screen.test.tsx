@@ -28,6 +28,25 @@ describe('HostScreen', () => {
     expect(frame).toContain('○ alice may type not connected');
     expect(frame).toContain('Enter attach to tmux');
     expect(frame).toContain('q end the session');
+    expect(frame).not.toContain('disconnect');
+  });
+
+  it('in embedded mode: the mode line on top, its own step titles, and the disconnect keys with their confirmation', () => {
+    const embedded: HostEvent = { type: 'mode', mode: 'embedded', reason: 'no root or sshd needed: serving SSH from tmuxme itself' };
+    const alice = { username: 'alice', readOnly: false, since: new Date(2026, 0, 1, 9, 30), connectionId: '1' };
+    const view = fold([embedded, ready, { type: 'guests', connected: [alice] }]);
+    const frame = render(<HostScreen now={0} view={view} picker={{ selected: 'alice' }} />).lastFrame()!;
+    expect(frame.split('\n')[0]).toBe('no root or sshd needed: serving SSH from tmuxme itself');
+    expect(frame).toContain('· Host key and a private tmux');
+    expect(frame).toContain('· Let the guests in (keys served by tmuxme)');
+    expect(frame).not.toContain('Local tmuxme user');
+    expect(frame).not.toContain('authorized_keys');
+    expect(frame).toContain('› ● alice may type connected since 09:30');
+    expect(frame).toContain('↑↓ choose a guest · d disconnect them');
+
+    const asking = render(<HostScreen now={0} view={view} picker={{ selected: 'alice', confirming: 'alice' }} />).lastFrame()!;
+    expect(asking).toContain('Disconnect alice? y yes · any other key keeps them');
+    expect(asking).not.toContain('Enter attach');
   });
 
   it('at the end: what was undone, and anything that could not be', () => {

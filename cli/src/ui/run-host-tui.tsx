@@ -19,7 +19,11 @@ export async function runHostTui({ store, flow, attach }: RunHostTuiOptions): Pr
   void flow.start().catch(() => { failed = true; });
   for (;;) {
     let attachRequested = false;
-    const screen = render(<HostApp store={store} onAttach={() => { attachRequested = true; screen.unmount(); }} onQuit={() => void flow.end('you ended it')} />, { exitOnCtrlC: false });
+    const screen = render(<HostApp
+      store={store}
+      onAttach={() => { attachRequested = true; screen.unmount(); }}
+      onQuit={() => void flow.end('you ended it')}
+      onDisconnect={(ids) => ids.forEach((id) => void flow.disconnectGuest(id))} />, { exitOnCtrlC: false });
     void flow.over.then(() => setTimeout(() => screen.unmount(), 100));
     await screen.waitUntilExit();
     if (!attachRequested) break;

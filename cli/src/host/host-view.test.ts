@@ -1,0 +1,33 @@
+import { describe, expect, it } from '@jest/globals';
+import type { HostEvent } from './host-events.js';
+import { initialHostView, reduceHostView } from './host-view.js';
+
+const fold = (events: HostEvent[]) => events.reduce(reduceHostView, initialHostView());
+const since = new Date(0);
+const alice = { username: 'alice', readOnly: false, since, connectionId: '1' };
+
+describe('the host view', () => {
+  it('keeps the seed\'s step titles until told the mode, and names the embedded mode\'s steps for what they do', () => {
+    expect(initialHostView().steps.map((step) => step.title)).toContain('Local tmuxme user');
+    const view = fold([
+      { type: 'step', id: 'local-user', status: 'done', at: 5, detail: 'none needed' },
+      { type: 'mode', mode: 'embedded', reason: 'no root: serving SSH from tmuxme itself' },
+    ]);
+    expect(view.mode).toEqual({ mode: 'embedded', reason: 'no root: serving SSH from tmuxme itself' });
+    expect(view.steps[0]).toMatchObject({ id: 'local-user', title: 'Host key and a private tmux', status: 'done', detail: 'none needed' });
+    expect(view.steps.map((step) => step.title).join(' ')).not.toMatch(/tmuxme user|authorized_keys/);
+    expect(fold([{ type: 'mode', mode: 'system-sshd', reason: 'asked for' }]).steps.map((step) => step.title))
+      .toEqual(initialHostView().steps.map((step) => step.title));
+  });
+
+  it('lists who is connected, and remembers when each connection left', () => {
+    const view = fold([
+      { type: 'guest', change: 'connected', guest: alice, at: 10 },
+      { type: 'guests', connected: [alice] },
+      { type: 'guest', change: 'left', guest: alice, at: 20 },
+      { type: 'guests', connected: [] },
+    ]);
+    expect(view.connected).toEqual([]);
+    expect(view.departed).toEqual([{ guest: alice, at: 20 }]);
+  });
+});
