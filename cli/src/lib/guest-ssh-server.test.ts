@@ -147,6 +147,15 @@ describe('the guests\' SSH server inside tmuxme', () => {
     expect(await attachedClient('alice', aliceConnection)).toMatchObject({ width: 120, height: 40 });
   });
 
+  it('gives 80x24 to a guest whose ssh knows no size (ssh -tt without a terminal asks for 0x0)', async () => {
+    const before = new Set(server.connections().map((c) => c.id));
+    const child = spawnProcess('ssh', sshArgv(keys.alice.path, ['-tt']), { stdio: ['pipe', 'ignore', 'ignore'], env: sshEnvironment });
+    cleanups.push(() => child.kill());
+    const id = await eventually(() => server.connections().find((c) => !before.has(c.id))?.id ?? false, 'the new connection');
+    expect(await attachedClient('alice', id)).toMatchObject({ width: 80, height: 24, readOnly: false });
+    child.kill();
+  });
+
   it('attaches a read-only guest read-only: his keystrokes do not reach the pane', async () => {
     const bob = joinAsGuest(keys.bob.path);
     expect(await attachedClient('bob')).toMatchObject({ readOnly: true });

@@ -142,7 +142,12 @@ function attachTmux(channel: ServerChannel, context: GuestSessionContext, size: 
   return pty;
 }
 
+/**
+ * A size from a pty or window-change request. Zero means "unknown" (RFC 4254 6.2: it must be ignored),
+ * as `ssh -tt` sends when its own input is no terminal: such a guest gets 80x24.
+ */
 function validSize({ cols, rows }: { cols: number; rows: number }): TerminalSize | undefined {
+  if (cols === 0 && rows === 0) return { cols: 80, rows: 24 };
   const fits = (value: number) => Number.isInteger(value) && value > 0 && value <= maxDimension;
   return fits(cols) && fits(rows) ? { cols, rows } : undefined;
 }
