@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { promisify } from 'node:util';
-import { canConnect, freePort, generateSshKey, startTunnelBox, writeAuthorizedKeys, type TunnelBox } from '@tmuxme/testing';
+import { canConnect, exchange, freePort, generateSshKey, startTunnelBox, writeAuthorizedKeys, type TunnelBox } from '@tmuxme/testing';
 import { eventually } from '../../test/eventually.js';
 import { openEmbeddedTunnel, type EmbeddedTunnel, type EmbeddedTunnelOptions } from './embedded-tunnel.js';
 import { TunnelAuthRefused, TunnelFailed, TunnelHostKeyMismatch, TunnelPortRefused } from './reverse-tunnel.js';
@@ -60,20 +60,6 @@ async function open(overrides: Partial<EmbeddedTunnelOptions> & { port?: number;
   });
   tunnels.push(tunnel);
   return tunnel;
-}
-
-function exchange(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let received = '';
-    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(text));
-    const giveUp = setTimeout(() => socket.destroy(), 3_000);
-    socket.on('data', (chunk: Buffer) => {
-      received += chunk.toString();
-      if (received.length >= text.length) socket.end();
-    });
-    socket.on('error', reject);
-    socket.on('close', () => { clearTimeout(giveUp); resolve(received); });
-  });
 }
 
 describe('the embedded reverse tunnel', () => {

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { canConnect, freePort, generateSshKey, startTunnelBox, writeAuthorizedKeys, type TunnelBox } from '@tmuxme/testing';
+import { canConnect, exchange, freePort, generateSshKey, startTunnelBox, writeAuthorizedKeys, type TunnelBox } from '@tmuxme/testing';
 import { eventually } from '../../test/eventually.js';
 import {
   TunnelAuthRefused, TunnelFailed, TunnelHostKeyMismatch, TunnelPortRefused, openReverseTunnel, type ReverseTunnel, type ReverseTunnelOptions,
@@ -63,20 +63,6 @@ async function open(overrides: Partial<ReverseTunnelOptions> & { port?: number; 
   });
   tunnels.push(tunnel);
   return tunnel;
-}
-
-function exchange(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let received = '';
-    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(text));
-    const giveUp = setTimeout(() => socket.destroy(), 3_000);
-    socket.on('data', (chunk: Buffer) => {
-      received += chunk.toString();
-      if (received.length >= text.length) socket.end();
-    });
-    socket.on('error', reject);
-    socket.on('close', () => { clearTimeout(giveUp); resolve(received); });
-  });
 }
 
 async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {

@@ -27,3 +27,18 @@ export async function waitForPort(port: number, timeoutMs: number, host = '127.0
   }
   throw new Error(`nothing listened on ${host}:${port} within ${timeoutMs} ms`);
 }
+
+/** Sends text to a TCP port and gives back what came back before the far end closed (or 3 s passed). */
+export function exchange(port: number, text: string, host = '127.0.0.1'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let received = '';
+    const socket = connect({ host, port }, () => socket.write(text));
+    const giveUp = setTimeout(() => socket.destroy(), 3_000);
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString();
+      if (received.length >= text.length) socket.end();
+    });
+    socket.on('error', reject);
+    socket.on('close', () => { clearTimeout(giveUp); resolve(received); });
+  });
+}
