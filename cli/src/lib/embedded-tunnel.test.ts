@@ -1,51 +1,34 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { promisify } from 'node:util';
-import { canConnect, exchange, freePort, generateSshKey, startTunnelBox, writeAuthorizedKeys, type TunnelBox } from '@tmuxme/testing';
+import { canConnect, exchange, freePort, generateSshKey, type TunnelBox } from '@tmuxme/testing';
 import { eventually } from '../../test/eventually.js';
+import { startLeasedTunnelBox, type LeasedTunnelBox } from '../../test/leased-tunnel-box.js';
 import { openEmbeddedTunnel, type EmbeddedTunnel, type EmbeddedTunnelOptions } from './embedded-tunnel.js';
 import { TunnelAuthRefused, TunnelFailed, TunnelHostKeyMismatch, TunnelPortRefused } from './reverse-tunnel.js';
 
-const run = promisify(execFile);
+const tunnels: EmbeddedTunnel[] = [];
+// Only the key a test names: never the machine's agent or ~/.ssh.
+const noAgent = { HOME: '/nonexistent' };
 
+let fixture: LeasedTunnelBox;
 let box: TunnelBox;
 let work: string;
 let leasedPort: number;
 let hostKeyFile: string;
 let strangerKeyFile: string;
 let lockedKeyFile: string;
-const tunnels: EmbeddedTunnel[] = [];
-// Only the key a test names: never the machine's agent or ~/.ssh.
-const noAgent = { HOME: '/nonexistent' };
-
-async function privateKeyFile(name: string): Promise<{ path: string; publicKey: string }> {
-  const key = await generateSshKey('ed25519');
-  const path = join(work, name);
-  await writeFile(path, key.privateKey, { mode: 0o600 });
-  return { path, publicKey: key.publicKey.trim().split(' ').slice(0, 2).join(' ') };
-}
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'tmuxme-embedded-tunnel-'));
-  const [started, host, stranger, locked, port] = await Promise.all([
-    startTunnelBox(), privateKeyFile('host'), privateKeyFile('stranger'), privateKeyFile('locked'), freePort(),
-  ]);
-  [box, hostKeyFile, strangerKeyFile, lockedKeyFile, leasedPort] = [started, host.path, stranger.path, locked.path, port];
-  await run('ssh-keygen', ['-p', '-q', '-P', '', '-N', 'a passphrase', '-f', lockedKeyFile]);
-  // As tunnel-sync writes it for a user holding a lease on leasedPort (DESIGN section 5).
-  await writeAuthorizedKeys(box, [host, locked].map(({ publicKey }, i) =>
-    `restrict,port-forwarding,permitlisten="${leasedPort}",command="/usr/local/bin/tunnel-hold" ${publicKey} tmuxme:u-host:k${i}`));
+  fixture = await startLeasedTunnelBox();
+  ({ box, work, leasedPort, hostKeyFile, strangerKeyFile, lockedKeyFile } = fixture);
 });
 
 afterAll(async () => {
   await Promise.allSettled(tunnels.map((tunnel) => tunnel.close()));
-  await box?.stop();
-  await rm(work, { recursive: true, force: true });
+  await fixture?.stop();
 });
 
 /** Echoes every stream that arrives, standing in for the guests' SSH server. */

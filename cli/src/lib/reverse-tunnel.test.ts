@@ -1,56 +1,36 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { canConnect, exchange, freePort, generateSshKey, startTunnelBox, writeAuthorizedKeys, type TunnelBox } from '@tmuxme/testing';
+import { canConnect, exchange, freePort, generateSshKey, type TunnelBox } from '@tmuxme/testing';
 import { eventually } from '../../test/eventually.js';
+import { startLeasedTunnelBox, type LeasedTunnelBox } from '../../test/leased-tunnel-box.js';
 import {
   TunnelAuthRefused, TunnelFailed, TunnelHostKeyMismatch, TunnelPortRefused, openReverseTunnel, type ReverseTunnel, type ReverseTunnelOptions,
 } from './reverse-tunnel.js';
 
-const run = promisify(execFile);
-
-let box: TunnelBox;
-let work: string;
 let echo: Server;
 let echoPort: number;
+const tunnels: ReverseTunnel[] = [];
+
+let fixture: LeasedTunnelBox;
+let box: TunnelBox;
 let leasedPort: number;
 let hostKeyFile: string;
 let strangerKeyFile: string;
 let lockedKeyFile: string;
-const tunnels: ReverseTunnel[] = [];
-
-async function privateKeyFile(name: string): Promise<{ path: string; publicKey: string }> {
-  const key = await generateSshKey('ed25519');
-  const path = join(work, name);
-  await writeFile(path, key.privateKey, { mode: 0o600 });
-  return { path, publicKey: key.publicKey.trim().split(' ').slice(0, 2).join(' ') };
-}
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'tmuxme-tunnel-test-'));
   // The host's sshd stands in as a TCP echo server: the tunnel carries bytes, whatever they are.
   echo = createServer((socket) => { socket.on('error', () => socket.destroy()); socket.pipe(socket); });
   await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
   echoPort = (echo.address() as { port: number }).port;
-  const [started, host, stranger, locked, port] = await Promise.all([
-    startTunnelBox(), privateKeyFile('host'), privateKeyFile('stranger'), privateKeyFile('locked'), freePort(),
-  ]);
-  [box, hostKeyFile, strangerKeyFile, lockedKeyFile, leasedPort] = [started, host.path, stranger.path, locked.path, port];
-  await run('ssh-keygen', ['-p', '-q', '-P', '', '-N', 'a passphrase', '-f', lockedKeyFile]);
-  // As tunnel-sync writes it for a user holding a lease on leasedPort (DESIGN section 5).
-  await writeAuthorizedKeys(box, [host, locked].map(({ publicKey }, i) =>
-    `restrict,port-forwarding,permitlisten="${leasedPort}",command="/usr/local/bin/tunnel-hold" ${publicKey} tmuxme:u-host:k${i}`));
+  fixture = await startLeasedTunnelBox();
+  ({ box, leasedPort, hostKeyFile, strangerKeyFile, lockedKeyFile } = fixture);
 });
 
 afterAll(async () => {
   await Promise.allSettled(tunnels.map((tunnel) => tunnel.close()));
-  await box?.stop();
+  await fixture?.stop();
   await new Promise((resolve) => echo?.close(resolve));
-  await rm(work, { recursive: true, force: true });
 });
 
 /** What the lead's host flow passes: the lease as the API gives it, and (in tests only) a key of our own and no user config. */
