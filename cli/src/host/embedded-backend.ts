@@ -29,6 +29,7 @@ export async function createEmbeddedBackend(options: EmbeddedBackendOptions = {}
   let hostKey: HostKey | undefined;
   let tmux: TmuxSession | undefined;
   let server: GuestSshServer | undefined;
+  let tmuxWatch: ReturnType<TmuxSession['watchEnd']> | undefined;
   let guestsChanged = () => {};
   const required = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new Error(`${what} is not set up yet`);
@@ -59,8 +60,14 @@ export async function createEmbeddedBackend(options: EmbeddedBackendOptions = {}
       const guests = required(server, 'the guests\' SSH server');
       return openEmbeddedTunnel({ lease, identityFile: options.identity, env: options.env, onConnection: (stream) => guests.serve(stream) });
     },
-    startTmux: () => required(tmux, 'tmux').start(),
+    async startTmux() {
+      const session = required(tmux, 'tmux');
+      await session.start();
+      tmuxWatch = session.watchEnd();
+    },
     tmuxRunning: () => required(tmux, 'tmux').isRunning(),
+    // The guests' list comes from this process, so polling it would never notice tmux is gone.
+    tmuxEnded: () => required(tmuxWatch, 'tmux\'s watch').ended,
     async connectedGuests() {
       return (server?.connections() ?? []).map(({ id, username, readOnly, since }) => ({ connectionId: id, username, readOnly, since }));
     },
@@ -71,6 +78,7 @@ export async function createEmbeddedBackend(options: EmbeddedBackendOptions = {}
       return server?.disconnect(connectionId) ?? false;
     },
     async stopTmux() {
+      tmuxWatch?.stop();
       await tmux?.kill();
     },
     attachCommand: () => required(tmux, 'tmux').attachCommand(),

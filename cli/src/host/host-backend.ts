@@ -24,6 +24,8 @@ export interface HostBackend {
   openTunnel(lease: PortLease): Promise<OpenTunnel>;
   startTmux(): Promise<void>;
   tmuxRunning(): Promise<boolean>;
+  /** Settles when tmux ends, where the backend hears of it at once (else the flow's poll notices). */
+  tmuxEnded?(): Promise<void>;
   connectedGuests(): Promise<ConnectedGuest[]>;
   /** Calls `changed` as soon as a guest connects or leaves, where the backend hears of it (else the flow's poll notices). */
   watchGuests?(changed: () => void): void;

@@ -24,10 +24,12 @@ function memoryApi(calls: string[]): HostApi {
   };
 }
 
-/** A machine whose guests come and go when the test says, and which tells the flow at once. */
+/** A machine whose guests come and go, and whose tmux ends, when the test says, and which tells the flow at once. */
 function memoryBackend(calls: string[]) {
   let connected: ConnectedGuest[] = [];
   let changed = () => {};
+  let endTmux = () => {};
+  const tmuxEnded = new Promise<void>((resolve) => { endTmux = resolve; });
   const backend: HostBackend = {
     ensureGuestUser: async () => 'none needed',
     admitGuests: async () => {},
@@ -35,6 +37,7 @@ function memoryBackend(calls: string[]) {
     openTunnel: async () => ({ dropped: new Promise<Error>(() => {}), close: async () => void calls.push('close tunnel') }),
     startTmux: async () => {},
     tmuxRunning: async () => true,
+    tmuxEnded: () => tmuxEnded,
     connectedGuests: async () => connected,
     watchGuests: (listener) => { changed = listener; },
     async disconnectGuest(connectionId) {
@@ -52,7 +55,7 @@ function memoryBackend(calls: string[]) {
     connected = [...connected, guest];
     changed();
   };
-  return { backend, arrive };
+  return { backend, arrive, endTmux };
 }
 
 describe('the host flow', () => {
@@ -82,5 +85,17 @@ describe('the host flow', () => {
 
     await flow.end('test over');
     expect(calls).toEqual(['disconnect 1', 'disconnect 1', 'end session', 'close tunnel', 'dismiss']);
+  });
+
+  it('ends the session as soon as the backend says tmux ended, with no poll due', async () => {
+    const calls: string[] = [];
+    const events: HostEvent[] = [];
+    const { backend, endTmux } = memoryBackend(calls);
+    const flow = new HostFlow({ api: memoryApi(calls), backend, guests, emit: (event) => events.push(event), pollGuestsMs: 3_600_000, heartbeatMs: 3_600_000 });
+    await flow.start();
+    endTmux();
+    await flow.over;
+    expect(events.at(-1)).toEqual({ type: 'ended', reason: 'the tmux session ended', problems: [] });
+    expect(calls).toEqual(['end session', 'close tunnel', 'dismiss']);
   });
 });

@@ -195,6 +195,7 @@ export class HostFlow {
     }, heartbeatMs));
     this.timers.push(setInterval(() => this.pollGuests(), pollGuestsMs));
     backend.watchGuests?.(() => this.pollGuests());
+    void backend.tmuxEnded?.().then(() => this.end('the tmux session ended'));
     this.watchTunnel();
   }
 

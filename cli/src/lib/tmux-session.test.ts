@@ -164,6 +164,25 @@ describe('the host\'s tmux session', () => {
     await expect(TmuxSession.prepare({ socketRoot: privateRoot })).rejects.toThrow(`${privateRoot} is not a directory only you can write to`);
   });
 
+  it('tells when the session ends by itself, with a watching client that neither sizes the window nor types', async () => {
+    const session = await TmuxSession.prepare({ socketRoot: join(work, 'watched-root'), cwd: work });
+    sessions.push(session);
+    await session.start();
+    const { ended } = session.watchEnd();
+    let over = false;
+    void ended.then(() => { over = true; });
+    await eventually(async () => (await run('tmux', ['-S', session.socket, 'list-clients', '-F', '#{client_flags}'])).stdout.includes('control-mode'), 'the watch attached');
+    const { stdout: flags } = await run('tmux', ['-S', session.socket, 'list-clients', '-F', '#{client_flags}']);
+    expect(flags).toMatch(/read-only/);
+    expect(flags).toMatch(/no-output/);
+    expect(over).toBe(false);
+
+    // The last shell exits, as when the host types `exit` while detached.
+    await run('tmux', ['-S', session.socket, 'send-keys', 'exit', 'Enter']);
+    await ended;
+    expect(await session.isRunning()).toBe(false);
+  });
+
   it('refuses a socket root that is someone else\'s, or a symlink', async () => {
     const squatted = `/tmp/tmuxme-test-${randomBytes(4).toString('hex')}`;
     await mkdir(squatted);

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, chmod, chown, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -121,6 +121,24 @@ export class TmuxSession {
   /** argv that attaches the host's terminal (run it with the environment of tmuxEnvironment()). */
   attachCommand(): string[] {
     return [this.tmuxPath, '-S', this.socket, 'attach-session'];
+  }
+
+  /**
+   * Settles once the session ends, without polling: a control-mode client (read-only, sent no output,
+   * no say in the window size) exits with it. Running tmux now and then instead would stall this
+   * process for a millisecond or more each time, and in the embedded mode it carries the guests' keystrokes.
+   * `stop` ends the watch (and settles `ended`).
+   */
+  watchEnd(): { ended: Promise<void>; stop(): void } {
+    const client = spawn(this.tmuxPath, ['-S', this.socket, '-C', 'attach-session', '-t', this.sessionName, '-f', 'no-output,read-only'], {
+      env: tmuxEnvironment(), stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    // Its stdin stays open: control mode ends at end of input.
+    const ended = new Promise<void>((resolve) => {
+      client.once('error', () => resolve());
+      client.once('exit', () => resolve());
+    });
+    return { ended, stop: () => void client.kill() };
   }
 
   async isRunning(): Promise<boolean> {
