@@ -92,6 +92,9 @@ export async function openEmbeddedTunnel({
   let timer: NodeJS.Timeout | undefined;
   const ready = new Promise<'ready'>((resolve) => client.once('ready', () => resolve('ready')));
   client.connect(config);
+  // Keystrokes are a byte each: Nagle's algorithm would hold one back while the last is unacknowledged.
+  // OpenSSH sets the same for interactive sessions; ssh2 leaves it to us.
+  client.setNoDelay(true);
   const outcome = await Promise.race([
     ready.then(() => forward(client, port)),
     closed.then(() => 'closed' as const),
