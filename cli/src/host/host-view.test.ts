@@ -30,4 +30,13 @@ describe('the host view', () => {
     expect(view.connected).toEqual([]);
     expect(view.departed).toEqual([{ guest: alice, at: 20 }]);
   });
+
+  it('keeps only each guest\'s last departure, however often they come and go', () => {
+    const bob = { username: 'bob', readOnly: true, since, connectionId: '2' };
+    const aliceLeaving = Array.from({ length: 50 }, (_, i): HostEvent => ({
+      type: 'guest', change: 'left', guest: { ...alice, connectionId: String(10 + i) }, at: 100 + i,
+    }));
+    const view = fold([{ type: 'guest', change: 'left', guest: bob, at: 50 }, ...aliceLeaving]);
+    expect(view.departed).toEqual([{ guest: bob, at: 50 }, { guest: { ...alice, connectionId: '59' }, at: 149 }]);
+  });
 });

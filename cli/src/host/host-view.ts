@@ -28,7 +28,7 @@ export interface HostView {
   notices: string[];
   session?: ReadySession;
   connected: ConnectedGuest[];
-  /** Guests' connections that ended, oldest first. */
+  /** Each guest's last connection that ended, oldest first: a long session does not pile them up. */
   departed: Departure[];
   endReason?: string;
   problems: string[];
@@ -69,8 +69,12 @@ export function reduceHostView(view: HostView, event: HostEvent): HostView {
     case 'guests':
       return { ...view, connected: event.connected };
     case 'guest':
-      // Arrivals show in the `guests` list that follows; departures are kept to say when they left.
-      return event.change === 'left' ? { ...view, departed: [...view.departed, { guest: event.guest, at: event.at }] } : view;
+      // Arrivals show in the `guests` list that follows; each guest's last departure is kept to say when they left.
+      if (event.change !== 'left') return view;
+      return {
+        ...view,
+        departed: [...view.departed.filter(({ guest }) => guest.username !== event.guest.username), { guest: event.guest, at: event.at }],
+      };
     case 'ending':
       return { ...view, phase: 'ending', endReason: event.reason };
     case 'ended':
