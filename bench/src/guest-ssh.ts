@@ -8,9 +8,8 @@ export const attachOptions = ['-tt', '-e', 'none'];
 
 /**
  * A guest's ssh with a pinned join command, and its output read as it comes (ns undefined: this
- * machine's). ssh runs in a terminal of its own, 80×24, as a guest's does: with pipes it would ask
- * for a 0×0 pty, which the embedded server refuses. Every path gets the same, so the pty hop
- * adds alike to all of them.
+ * machine's). ssh runs in a terminal of its own, 80×24, as a guest's does (with pipes it would ask for
+ * a pty of unknown size). Every path gets the same, so the pty hop adds alike to all of them.
  */
 export class GuestSsh {
   readonly closed: Promise<void>;

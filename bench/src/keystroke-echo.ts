@@ -67,6 +67,15 @@ async function echoSamples(path: EchoPath, guest: Person, count: number, warmUp:
 }
 
 /**
+ * Keystrokes typed through each path, untimed: the embedded CLI's ssh2 code runs interpreted, then
+ * compiled, over its first ~2,500 keystrokes (measured: its echo p99 falls from about 2.7 ms to 1.3 ms
+ * by then and stays there), as a host's CLI does in the first minutes of typing. OpenSSH has no such phase.
+ */
+export async function typeThrough(paths: EchoPath[], guest: Person, keystrokes: number): Promise<void> {
+  for (const path of paths) await echoSamples(path, guest, 0, keystrokes);
+}
+
+/**
  * The paths take turns, a connection each per round, so load from elsewhere on the machine falls on
  * all alike. The client (the guest's key, the pinned options, `-tt`) and the far end (a tmux client
  * attached to a pane running cat) are the same for all: only the way between them differs.
