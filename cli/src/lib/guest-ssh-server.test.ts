@@ -241,6 +241,17 @@ describe('the guests\' SSH server inside tmuxme', () => {
     agent.kill();
   });
 
+  it('refuses X11 forwarding and every variable but TERM, and still attaches the guest', async () => {
+    const asking = joinAsGuest(keys.alice.path, {
+      options: ['-o', 'ForwardX11=yes', '-o', 'SetEnv=LD_PRELOAD=/tmp/evil.so TERM=screen'],
+      env: { ...sshEnvironment, DISPLAY: ':99' },
+    });
+    await eventually(() => refusals('x11-forwarding').length === 1 && refusals('env').length === 1, 'X11 and the variable refused');
+    expect(refusals('env')[0]).toMatchObject({ detail: expect.stringContaining('LD_PRELOAD') });
+    asking.type('echo env-gu""est\r');
+    await eventually(async () => (await pane()).includes('env-guest'), 'the guest who asked still typed into the pane');
+  });
+
   it('drops a connection that floods it with requests', async () => {
     const client = new ssh2.Client();
     const ready = new Promise<void>((resolve, reject) => client.on('ready', resolve).on('error', reject));
