@@ -171,10 +171,17 @@ describe('the host\'s tmux session', () => {
     const { ended } = session.watchEnd();
     let over = false;
     void ended.then(() => { over = true; });
-    await eventually(async () => (await run('tmux', ['-S', session.socket, 'list-clients', '-F', '#{client_flags}'])).stdout.includes('control-mode'), 'the watch attached');
-    const { stdout: flags } = await run('tmux', ['-S', session.socket, 'list-clients', '-F', '#{client_flags}']);
-    expect(flags).toMatch(/read-only/);
-    expect(flags).toMatch(/no-output/);
+    const watchers = async () => (await run('tmux', ['-S', session.socket, 'list-clients', '-F', '#{client_pid} #{client_flags}'])).stdout
+      .split('\n').filter((line) => line.includes('control-mode'));
+    await eventually(async () => (await watchers()).length === 1, 'the watch attached');
+    const [first] = await watchers();
+    expect(first).toMatch(/read-only/);
+    expect(first).toMatch(/no-output/);
+    expect(over).toBe(false);
+
+    // `detach-client -a` from the host's own terminal detaches the watch too; the session goes on, watched again.
+    await run('tmux', ['-S', session.socket, 'detach-client', '-s', '$0']);
+    await eventually(async () => (await watchers()).some((line) => line.split(' ')[0] !== first!.split(' ')[0]), 'the watch attached again');
     expect(over).toBe(false);
 
     // The last shell exits, as when the host types `exit` while detached.

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, chmod, chown, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -54,6 +54,8 @@ export type TmuxSessionOptions = (GuestAccountOptions | { guests?: undefined; ex
 
 const socketName = 'socket';
 const companionFile = 'companion.pid';
+// Before watching again a session whose watch was detached: not a busy loop if tmux keeps refusing it.
+const reattachDelayMs = 200;
 
 export function defaultSocketRoot(uid: number = process.getuid?.() ?? 0): string {
   return `/tmp/tmuxme-${uid}`;
@@ -130,15 +132,22 @@ export class TmuxSession {
    * `stop` ends the watch (and settles `ended`).
    */
   watchEnd(): { ended: Promise<void>; stop(): void } {
-    const client = spawn(this.tmuxPath, ['-S', this.socket, '-C', 'attach-session', '-t', this.sessionName, '-f', 'no-output,read-only'], {
-      env: tmuxEnvironment(), stdio: ['pipe', 'ignore', 'ignore'],
-    });
-    // Its stdin stays open: control mode ends at end of input.
-    const ended = new Promise<void>((resolve) => {
-      client.once('error', () => resolve());
-      client.once('exit', () => resolve());
-    });
-    return { ended, stop: () => void client.kill() };
+    let stopped = false;
+    let client: ChildProcess | undefined;
+    const ended = (async () => {
+      for (;;) {
+        client = spawn(this.tmuxPath, ['-S', this.socket, '-C', 'attach-session', '-t', this.sessionName, '-f', 'no-output,read-only'], {
+          // Its stdin stays open: control mode ends at end of input.
+          env: tmuxEnvironment(), stdio: ['pipe', 'ignore', 'ignore'],
+        });
+        await new Promise((resolve) => client!.once('error', resolve).once('exit', resolve));
+        if (stopped || !(await this.isRunning())) return;
+        // Still running: the watch was detached (`detach-client -a` is a common habit), not ended.
+        await new Promise((resolve) => setTimeout(resolve, reattachDelayMs));
+        if (stopped) return;
+      }
+    })();
+    return { ended, stop: () => { stopped = true; client?.kill(); } };
   }
 
   async isRunning(): Promise<boolean> {
