@@ -259,7 +259,8 @@ describe("the images' start commands, run here as plain processes with compose's
 
     const keyFile = join(local.scratchDir, 'id_ed25519');
     writeFileSync(keyFile, key.privateKey, { mode: 0o600 });
-    const box = { host: '127.0.0.1' as const, port: local.ports['tunnel-box']!, hostPublicKey: hostKey, dir: boxDir, authorizedKeysFile: authorizedKeys, hostKeyFingerprint: '', stop: async () => {} };
+    const box = { host: '127.0.0.1' as const, port: local.ports['tunnel-box']!, hostPublicKey: hostKey, dir: boxDir, authorizedKeysFile: authorizedKeys,
+      privateAuthorizedKeysFile: join(boxDir, 'private_authorized_keys'), joinAuthorizedKeysFile: join(boxDir, 'join_authorized_keys'), hostKeyFingerprint: '', stop: async () => {} };
     const tunnel = await openReverseTunnel({ box, privateKeyPath: keyFile, remotePort: lease.json.port, target: { host: '127.0.0.1', port: local.ports.gateway! } });
     expect((await fetch(`http://127.0.0.1:${lease.json.port}/healthz`)).status).toBe(200);
     await tunnel.close();

@@ -42,12 +42,14 @@ dir=${dir%/}
 [[ $dir =~ ^/[A-Za-z0-9._/-]+$ && ! $dir =~ (^|/)\.\.?(/|$) ]] || die "--dir must be a plain absolute path, not '$dir'"
 [[ $port =~ ^[0-9]{1,5}$ ]] && [ "$port" -ge 1 ] && [ "$port" -le 65535 ] || die "--port must be 1-65535, not '$port'"
 [[ $listen =~ ^[A-Za-z0-9.:_-]+$ ]] || die "--listen must be an address or host name, not '$listen'"
-[ "$(id -u)" -eq 0 ] || die "needs root: it creates the tunnel user, writes $dir and starts sshd"
+[ "$(id -u)" -eq 0 ] || die "needs root: it creates the box's users, writes $dir and starts sshd"
 
 config="$dir/sshd_config"
 pidfile="/run/tmuxme-tunnel-$port.pid"
 hostkey="$dir/ssh_host_ed25519_key"
 keys="$dir/authorized_keys"
+private_keys="$dir/private_authorized_keys"
+join_keys="$dir/join_authorized_keys"
 
 # The pid of this box's sshd, if it runs. A pid file alone is not trusted: the
 # pid may have been reused, and only a process started with our config is ours.
@@ -119,17 +121,30 @@ if [ ! -x /usr/sbin/sshd ]; then
     { apt-get update && apt-get install -y --no-install-recommends openssh-server; }
 fi
 
-# /bin/sh, not nologin: sshd runs the forced command through the login shell.
-if ! getent passwd tunnel >/dev/null; then
-  useradd --system --user-group --create-home --home-dir /home/tunnel --shell /bin/sh --comment 'tmux.me tunnel' tunnel
-elif [ "$(getent passwd tunnel | cut -d: -f7)" != /bin/sh ]; then
-  usermod --shell /bin/sh tunnel
-fi
-# With UsePAM no, sshd refuses an account whose password starts with '!'
-# ("locked"), even for a key; '*' still matches no password.
-if getent shadow tunnel | cut -d: -f2 | grep -q '^!'; then
-  usermod --password '*' tunnel
-fi
+# The box's three accounts (sshd-config.template): hosts of public leases,
+# hosts of private leases, guests on the jump path. One primary group for all,
+# so one group owns every key file. /bin/sh, not nologin: sshd runs the forced
+# command through the login shell.
+getent group tunnel >/dev/null || groupadd --system tunnel || getent group tunnel >/dev/null ||
+  die "could not create the group tunnel"
+ensure_user() {
+  local name=$1 comment=$2
+  if ! getent passwd "$name" >/dev/null; then
+    # Another setup.sh (a second box on this machine) may be creating it right now.
+    useradd --system --gid tunnel --password '*' --create-home --home-dir "/home/$name" --shell /bin/sh --comment "$comment" "$name" ||
+      getent passwd "$name" >/dev/null || die "could not create the user $name"
+  fi
+  [ "$(getent passwd "$name" | cut -d: -f7)" = /bin/sh ] || usermod --shell /bin/sh "$name"
+  [ "$(id -gn "$name")" = tunnel ] || usermod --gid tunnel "$name"
+  # With UsePAM no, sshd refuses an account whose password starts with '!'
+  # ("locked"), even for a key; '*' still matches no password.
+  if getent shadow "$name" | cut -d: -f2 | grep -q '^!'; then
+    usermod --password '*' "$name"
+  fi
+}
+ensure_user tunnel 'tmux.me tunnel'
+ensure_user tunnel-private 'tmux.me private tunnel'
+ensure_user join 'tmux.me jump'
 
 # Replace, never rewrite in place: a running tunnel-hold keeps its old inode.
 if ! cmp -s "$here/tunnel-hold" /usr/local/bin/tunnel-hold; then
@@ -140,10 +155,13 @@ fi
 mkdir -p "$dir"
 chown root:root "$dir"
 chmod 0755 "$dir"
-# tunnel-sync rewrites this file; sshd reads it as the tunnel user, hence the group.
-[ -e "$keys" ] || : >"$keys"
-chown root:tunnel "$keys"
-chmod 0640 "$keys"
+# tunnel-sync rewrites these files; sshd reads each as its user, hence the
+# group. A box set up before a file existed gets it empty on its next run.
+for file in "$keys" "$private_keys" "$join_keys"; do
+  [ -e "$file" ] || : >"$file"
+  chown root:tunnel "$file"
+  chmod 0640 "$file"
+done
 
 if [ ! -s "$hostkey" ]; then
   rm -f "$hostkey.pub"

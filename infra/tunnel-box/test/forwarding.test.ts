@@ -6,11 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canConnect, freePort, openReverseTunnel, startTunnelBox, waitForPort, writeAuthorizedKeys, type ReverseTunnel, type TunnelBox } from '@tmuxme/testing';
 import {
-  eventually, exchange, keyFile, killChildren, runSsh, sshTo, startEchoServer, startSsh, stopChild, tunnelKeyLine,
+  eventually, exchange, holdBanner as banner, keyFile, killChildren, runSsh, sshTo, startEchoServer, startSsh, stopChild, tunnelKeyLine,
   type EchoServer, type KeyFile,
 } from './helpers.js';
-
-const banner = 'tmux.me tunnel: forwarding only; keep this open while you pair';
 
 let box: TunnelBox;
 let work: string;

@@ -1,8 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { generateSshKey, knownHostsLine, tunnelSshArgs, type TunnelBox } from '@tmuxme/testing';
+
+/** What tunnel-hold, every box user's forced command, says on stderr. */
+export const holdBanner = 'tmux.me relay: forwarding only; nothing runs here';
 
 /** Every ssh this suite starts, so afterAll can end the ones a failed test left running. */
 export const children = new Set<ChildProcess>();
@@ -27,8 +32,8 @@ export interface SshResult {
 }
 
 /** Starts the real ssh client; see `runSsh` for one that waits. */
-export function startSsh(args: string[]): { child: ChildProcess; output: () => SshResult; exit: Promise<SshResult> } {
-  const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+export function startSsh(args: string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; output: () => SshResult; exit: Promise<SshResult> } {
+  const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'], env });
   children.add(child);
   let stdout = '';
   let stderr = '';
@@ -73,6 +78,16 @@ export function tunnelKeyLine(key: KeyFile, port: number | '*', userId: string, 
   return `restrict,port-forwarding,permitlisten="${port}",command="/usr/local/bin/tunnel-hold" ${key.publicKey} tmuxme:${userId}:${keyId}`;
 }
 
+/**
+ * A join user's line as tunnel-sync writes it: one per key, with one
+ * permitopen per session the key's owner may join (sshd uses only the first
+ * line that matches a key).
+ */
+export function joinKeyLine(key: KeyFile, targets: readonly string[], userId: string, keyId: string): string {
+  const permits = targets.map((target) => `permitopen="${target}",`).join('');
+  return `restrict,port-forwarding,${permits}command="/usr/local/bin/tunnel-hold" ${key.publicKey} tmuxme-join:${userId}:${keyId}`;
+}
+
 /** ssh arguments for `key` against `box`, with a known_hosts file pinned to the box's key. */
 export async function sshTo(box: TunnelBox, dir: string, key: KeyFile): Promise<string[]> {
   const knownHosts = join(dir, `known_hosts-${box.port}`);
@@ -87,8 +102,8 @@ export interface EchoServer {
   close(): Promise<void>;
 }
 
-/** The forward's target: echoes every byte back, and counts who reached it. */
-export async function startEchoServer(): Promise<EchoServer> {
+/** The forward's target: echoes every byte back, and counts who reached it. Loopback only, on `port` if given. */
+export async function startEchoServer({ host = '127.0.0.1', port = 0 }: { host?: '127.0.0.1' | '127.0.0.2' | '::1'; port?: number } = {}): Promise<EchoServer> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     echo.connections += 1;
@@ -97,7 +112,10 @@ export async function startEchoServer(): Promise<EchoServer> {
     socket.on('error', () => socket.destroy());
     socket.pipe(socket);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
   const address = server.address();
   const echo: EchoServer = {
     port: typeof address === 'object' && address ? address.port : 0,
@@ -134,4 +152,38 @@ export async function eventually(check: () => boolean, timeoutMs = 3000, what = 
     if (Date.now() > deadline) throw new Error(`still false after ${timeoutMs} ms: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+const run = promisify(execFile);
+
+/** The addresses something listens on for TCP `port`, as `ss` prints them (`127.0.0.1:P`, `[::1]:P`, `0.0.0.0:P`, `[::]:P`), sorted. */
+export async function listenAddresses(port: number): Promise<string[]> {
+  const { stdout } = await run('ss', ['-Hltn', `sport = :${port}`]);
+  return stdout.split('\n').filter(Boolean).map((line) => line.trim().split(/\s+/)[3]!).sort();
+}
+
+/** This machine's first non-loopback IPv4 address, if it has one: a local address that is not loopback. */
+export function machineAddress(): string | undefined {
+  return Object.values(networkInterfaces()).flat().find((entry) => entry && entry.family === 'IPv4' && !entry.internal)?.address;
+}
+
+/** What the box's sshd has logged so far (LogLevel VERBOSE: logins, refused forwards). */
+export function boxLog(box: TunnelBox): Promise<string> {
+  return readFile(join(box.dir, 'sshd.log'), 'utf8');
+}
+
+/**
+ * The environment of each process the box's sshd runs for a login (the forced
+ * command and what it execs), read from /proc: where a forwarded agent
+ * (SSH_AUTH_SOCK) or X11 display (DISPLAY) would show.
+ */
+export async function sessionEnvironments(box: TunnelBox): Promise<Map<string, string>[]> {
+  const found: Map<string, string>[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const raw = await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
+    const env = new Map(raw.split('\0').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+    if (env.get('SSH_CONNECTION')?.endsWith(` ${box.port}`)) found.push(env);
+  }
+  return found;
 }

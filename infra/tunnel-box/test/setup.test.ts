@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import {
   canConnect, freePort, openReverseTunnel, startTunnelBox, tunnelBoxSetupScript, writeAuthorizedKeys, type ReverseTunnel, type TunnelBox,
 } from '@tmuxme/testing';
-import { exchange, keyFile, killChildren, runSsh, sshTo, startEchoServer, tunnelKeyLine, type EchoServer, type KeyFile } from './helpers.js';
+import {
+  exchange, holdBanner, joinKeyLine, keyFile, killChildren, runSsh, sshTo, startEchoServer, tunnelKeyLine, type EchoServer, type KeyFile,
+} from './helpers.js';
 
 interface ScriptResult { code: number; stdout: string; stderr: string }
 
@@ -21,6 +23,10 @@ function setupSh(args: string[], asUser?: string): Promise<ScriptResult> {
       resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
     });
   });
+}
+
+async function groupId(name: string): Promise<number> {
+  return Number((await readFile('/etc/group', 'utf8')).match(new RegExp(`^${name}:[^:]*:(\\d+):`, 'm'))?.[1]);
 }
 
 const boxArgs = (box: TunnelBox) => ['--dir', box.dir, '--port', String(box.port)];
@@ -86,23 +92,56 @@ describe('setup.sh', () => {
     // And the restarted sshd still trusts the same file and forces the same command.
     const login = await runSsh([...await sshTo(first, work, key), '-T', 'tunnel@127.0.0.1', 'id']);
     expect(login).toMatchObject({ code: 0, stdout: '' });
-    expect(login.stderr).toContain('tmux.me tunnel: forwarding only');
+    expect(login.stderr).toContain(holdBanner);
   });
 
-  test('lays out the files as StrictModes wants them and keeps the authorized keys', async () => {
+  test('lays out the files as StrictModes wants them and keeps every key file', async () => {
     const started = await box();
-    await writeAuthorizedKeys(started, [tunnelKeyLine(key, 20001, 'u-host', 'k1')]);
+    await Promise.all([
+      writeAuthorizedKeys(started, [tunnelKeyLine(key, 20001, 'u-host', 'k1')]),
+      writeAuthorizedKeys(started, [tunnelKeyLine(key, 20002, 'u-host', 'k2')], { user: 'tunnel-private' }),
+      writeAuthorizedKeys(started, [joinKeyLine(key, ['127.0.0.1:20001'], 'u-guest', 'k3')], { user: 'join' }),
+    ]);
     expect((await setupSh(boxArgs(started))).code).toBe(0);
-    const tunnelGid = Number((await readFile('/etc/group', 'utf8')).match(/^tunnel:[^:]*:(\d+):/m)?.[1]);
-    const [dir, keys, hostKey, hold] = await Promise.all(
-      [started.dir, started.authorizedKeysFile, join(started.dir, 'ssh_host_ed25519_key'), '/usr/local/bin/tunnel-hold'].map((path) => stat(path)),
+    const tunnelGid = await groupId('tunnel');
+    const keyFiles = [started.authorizedKeysFile, started.privateAuthorizedKeysFile, started.joinAuthorizedKeysFile];
+    const [dir, hostKey, hold, ...keys] = await Promise.all(
+      [started.dir, join(started.dir, 'ssh_host_ed25519_key'), '/usr/local/bin/tunnel-hold', ...keyFiles].map((path) => stat(path)),
     );
     expect({ uid: dir!.uid, mode: dir!.mode & 0o7777 }).toEqual({ uid: 0, mode: 0o755 });
-    expect({ uid: keys!.uid, gid: keys!.gid, mode: keys!.mode & 0o7777 }).toEqual({ uid: 0, gid: tunnelGid, mode: 0o640 });
+    for (const file of keys) expect({ uid: file.uid, gid: file.gid, mode: file.mode & 0o7777 }).toEqual({ uid: 0, gid: tunnelGid, mode: 0o640 });
     expect({ uid: hostKey!.uid, mode: hostKey!.mode & 0o7777 }).toEqual({ uid: 0, mode: 0o600 });
     expect({ uid: hold!.uid, mode: hold!.mode & 0o7777 }).toEqual({ uid: 0, mode: 0o755 });
+    expect(await Promise.all(keyFiles.map((file) => readFile(file, 'utf8')))).toEqual([
+      expect.stringContaining('tmuxme:u-host:k1'), expect.stringContaining('tmuxme:u-host:k2'), expect.stringContaining('tmuxme-join:u-guest:k3'),
+    ]);
+  });
+
+  test('makes the three users: group tunnel, shell /bin/sh, password * (not the locked !)', async () => {
+    await box();
+    const [passwd, shadow, tunnelGid] = await Promise.all([readFile('/etc/passwd', 'utf8'), readFile('/etc/shadow', 'utf8'), groupId('tunnel')]);
+    for (const user of ['tunnel', 'tunnel-private', 'join']) {
+      const [, , , gid, , , shell] = passwd.match(new RegExp(`^${user}:.*$`, 'm'))?.[0].split(':') ?? [];
+      expect({ user, gid: Number(gid), shell }).toEqual({ user, gid: tunnelGid, shell: '/bin/sh' });
+      expect(shadow.match(new RegExp(`^${user}:([^:]*):`, 'm'))?.[1]).toBe('*');
+    }
+  });
+
+  test('upgrades a box set up before private leases and the join user: the new files appear, the old keys stay', async () => {
+    const started = await box();
+    await writeAuthorizedKeys(started, [tunnelKeyLine(key, 20001, 'u-host', 'k1')]);
+    await Promise.all([rm(started.privateAuthorizedKeysFile), rm(started.joinAuthorizedKeysFile)]);
+    expect((await setupSh(boxArgs(started))).code).toBe(0);
     expect(await readFile(started.authorizedKeysFile, 'utf8')).toContain('tmuxme:u-host:k1');
-    expect((await readFile('/etc/passwd', 'utf8')).match(/^tunnel:.*$/m)?.[0]).toMatch(/:\/bin\/sh$/);
+    for (const file of [started.privateAuthorizedKeysFile, started.joinAuthorizedKeysFile]) {
+      const { uid, gid, mode, size } = await stat(file);
+      expect({ uid, gid, mode: mode & 0o7777, size }).toEqual({ uid: 0, gid: await groupId('tunnel'), mode: 0o640, size: 0 });
+    }
+    // And the restarted sshd reads the new file for its user.
+    await writeAuthorizedKeys(started, [joinKeyLine(key, ['127.0.0.1:20001'], 'u-guest', 'k3')], { user: 'join' });
+    const login = await runSsh([...await sshTo(started, work, key), '-T', 'join@127.0.0.1', 'id']);
+    expect(login).toMatchObject({ code: 0, stdout: '' });
+    expect(login.stderr).toContain(holdBanner);
   });
 
   test('stop stops that box only', async () => {

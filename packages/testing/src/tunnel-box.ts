@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { canConnect, freePort } from './net.js';
@@ -16,12 +16,20 @@ const sshdBinary = '/usr/sbin/sshd';
 // and not group/world writable, or it ignores authorized_keys.
 const boxesRoot = '/var/lib/tmuxme-test/boxes';
 
+/** The box's accounts: hosts of public leases, hosts of private leases, guests on the jump path. */
+export type TunnelBoxUser = 'tunnel' | 'tunnel-private' | 'join';
+
 export interface TunnelBox {
   /** Where this machine reaches the box (loopback even when it listens on every address). */
   host: '127.0.0.1';
   port: number;
   dir: string;
+  /** The `tunnel` user's keys: hosts of public leases. */
   authorizedKeysFile: string;
+  /** The `tunnel-private` user's keys: hosts of private leases (sshd binds them to loopback). */
+  privateAuthorizedKeysFile: string;
+  /** The `join` user's keys: guests, each line pinned with permitopen to the sessions they may join. */
+  joinAuthorizedKeysFile: string;
   /** `ssh-ed25519 AAAA…`, without a comment: what a client pins. */
   hostPublicKey: string;
   /** As `ssh-keygen -lf` prints it. */
@@ -58,6 +66,8 @@ export async function startTunnelBox({ port, listen = '127.0.0.1' }: { port?: nu
       port: boxPort,
       dir,
       authorizedKeysFile: join(dir, 'authorized_keys'),
+      privateAuthorizedKeysFile: join(dir, 'private_authorized_keys'),
+      joinAuthorizedKeysFile: join(dir, 'join_authorized_keys'),
       hostPublicKey: `${type} ${blob}`,
       hostKeyFingerprint: stdout.split(' ')[1]!,
       stop,
@@ -78,14 +88,27 @@ async function setupScript(args: string[]): Promise<string> {
   }
 }
 
+const keysFileOf = {
+  tunnel: 'authorizedKeysFile',
+  'tunnel-private': 'privateAuthorizedKeysFile',
+  join: 'joinAuthorizedKeysFile',
+} as const satisfies Record<TunnelBoxUser, keyof TunnelBox>;
+
 /**
- * Replaces the box's authorized_keys the way tunnel-sync must: a temp file in
- * the same directory, fsync, root:tunnel 0640, rename, fsync the directory, so
- * sshd (which re-reads it on every login) never sees half a file.
+ * Replaces one of the box's key files (the `tunnel` user's unless `user` says
+ * otherwise) the way tunnel-sync must: a temp file in the same directory,
+ * fsync, root:tunnel 0640, rename, fsync the directory, so sshd (which re-reads
+ * it on every login) never sees half a file.
  */
-export async function writeAuthorizedKeys(box: Pick<TunnelBox, 'authorizedKeysFile'>, lines: readonly string[]): Promise<void> {
-  const dir = dirname(box.authorizedKeysFile);
-  const temp = join(dir, `.authorized_keys.${process.pid}.${randomBytes(4).toString('hex')}`);
+export async function writeAuthorizedKeys(
+  box: Pick<TunnelBox, 'authorizedKeysFile'> & Partial<Pick<TunnelBox, 'privateAuthorizedKeysFile' | 'joinAuthorizedKeysFile'>>,
+  lines: readonly string[],
+  { user = 'tunnel' }: { user?: TunnelBoxUser } = {},
+): Promise<void> {
+  const target = box[keysFileOf[user]];
+  if (!target) throw new Error(`this box has no key file for the ${user} user`);
+  const dir = dirname(target);
+  const temp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}`);
   const { stdout } = await run('getent', ['group', 'tunnel']);
   const gid = Number(stdout.split(':')[2]);
   const file = await open(temp, 'wx', 0o600);
@@ -97,7 +120,7 @@ export async function writeAuthorizedKeys(box: Pick<TunnelBox, 'authorizedKeysFi
   }
   await chown(temp, 0, gid);
   await chmod(temp, 0o640);
-  await rename(temp, box.authorizedKeysFile);
+  await rename(temp, target);
   const directory = await open(dir, 'r');
   try {
     await directory.sync();
@@ -129,6 +152,14 @@ export interface ReverseTunnelOptions {
   privateKeyPath: string;
   /** The port to listen on at the box (what the key's permitlisten must allow). */
   remotePort: number;
+  /** The box account to log in as: `tunnel-private` for a private lease. */
+  user?: Exclude<TunnelBoxUser, 'join'>;
+  /**
+   * The bind address -R asks for (`0.0.0.0`, `127.0.0.1`, `::1`, `*`, `''`);
+   * left out, a bare `-R PORT:…` as the seed's command sends. Only a request:
+   * the user's GatewayPorts decides.
+   */
+  bindAddress?: string;
   /** Where connections to the remote port go, as seen from this machine. */
   target: { host: string; port: number };
   timeoutMs?: number;
@@ -143,15 +174,20 @@ export interface ReverseTunnel {
  * on remotePort (one probe connection reaches the target); rejects with ssh's
  * stderr when ssh exits first, e.g. on a refused key or port.
  */
-export async function openReverseTunnel({ box, privateKeyPath, remotePort, target, timeoutMs = 10_000 }: ReverseTunnelOptions): Promise<ReverseTunnel> {
+export async function openReverseTunnel({
+  box, privateKeyPath, remotePort, target, user = 'tunnel', bindAddress, timeoutMs = 10_000,
+}: ReverseTunnelOptions): Promise<ReverseTunnel> {
+  // A forward bound to ::1 alone (asked for, on loopback-only tunnel-private) answers there only.
+  const listening = async () => await canConnect(remotePort) || await canConnect(remotePort, '::1');
   // A listener already there would look like our forward.
-  if (await canConnect(remotePort)) throw new Error(`127.0.0.1:${remotePort} is already in use: a reverse tunnel there cannot be told apart`);
+  if (await listening()) throw new Error(`port ${remotePort} is already in use on loopback: a reverse tunnel there cannot be told apart`);
+  const bind = bindAddress === undefined ? '' : `${bindAddress.includes(':') ? `[${bindAddress}]` : bindAddress}:`;
   const knownHostsDir = await mkdtemp(join(tmpdir(), 'tmuxme-box-known-hosts-'));
   const knownHostsFile = join(knownHostsDir, 'known_hosts');
   await writeFile(knownHostsFile, knownHostsLine(box));
   const child = spawn('ssh', [
     ...tunnelSshArgs(box, privateKeyPath, knownHostsFile),
-    '-o', 'ExitOnForwardFailure=yes', '-N', '-R', `${remotePort}:${target.host}:${target.port}`, `tunnel@${box.host}`,
+    '-o', 'ExitOnForwardFailure=yes', '-N', '-R', `${bind}${remotePort}:${target.host}:${target.port}`, `${user}@${box.host}`,
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   let failure: Error | undefined;
@@ -169,7 +205,7 @@ export async function openReverseTunnel({ box, privateKeyPath, remotePort, targe
   };
   const deadline = Date.now() + timeoutMs;
   try {
-    while (!(await canConnect(remotePort))) {
+    while (!(await listening())) {
       if (failure) throw failure;
       if (Date.now() > deadline) throw new Error(`ssh -R ${remotePort} did not listen within ${timeoutMs} ms: ${stderr.trim()}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -179,4 +215,53 @@ export async function openReverseTunnel({ box, privateKeyPath, remotePort, targe
     throw error;
   }
   return { close };
+}
+
+export interface JumpConnectOptions {
+  box: Pick<TunnelBox, 'host' | 'port' | 'hostPublicKey'>;
+  /** The guest's key, as listed in the join user's file. */
+  privateKeyPath: string;
+  /** What -W asks the box to open, e.g. `127.0.0.1:24624`: the literal string the key's permitopen must hold. */
+  target: string;
+  /** Written to the channel, then the guest's side is closed. */
+  send?: string;
+  /** The account to log in as; `join` unless a test tries another. */
+  user?: TunnelBoxUser;
+  /** More ssh options (before the destination), e.g. `['-A']` or `['-o', 'ForwardX11=yes']`. */
+  extraArgs?: string[];
+  timeoutMs?: number;
+}
+
+/**
+ * The channel a guest's `ssh -J join@box` opens: the real `ssh -W target
+ * join@box`, with `send` written into it. Resolves with what came back once the
+ * far end closes (or, for a server that keeps talking, when timeoutMs passes
+ * with something received); rejects with ssh's stderr when the box refuses,
+ * e.g. "Permission denied (publickey)" or "administratively prohibited".
+ */
+export async function jumpConnect({
+  box, privateKeyPath, target, send = '', user = 'join', extraArgs = [], timeoutMs = 10_000,
+}: JumpConnectOptions): Promise<string> {
+  const knownHostsDir = await mkdtemp(join(tmpdir(), 'tmuxme-box-known-hosts-'));
+  const knownHostsFile = join(knownHostsDir, 'known_hosts');
+  await writeFile(knownHostsFile, knownHostsLine(box));
+  try {
+    const child = spawn('ssh', [...tunnelSshArgs(box, privateKeyPath, knownHostsFile), ...extraArgs, '-W', target, `${user}@${box.host}`]);
+    let received = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => { received += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000); });
+    child.stdin.on('error', () => {}); // ssh refused and exited before reading it
+    child.stdin.end(send);
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; child.kill('SIGTERM'); }, timeoutMs);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done, fail) => {
+      child.once('error', fail);
+      child.once('close', (exitCode, exitSignal) => done([exitCode, exitSignal]));
+    }).finally(() => clearTimeout(timer));
+    if (code === 0 || (timedOut && received !== '')) return received;
+    throw new Error(`ssh -W ${target} ${user}@box ${timedOut ? `timed out after ${timeoutMs} ms` : `exited (${code ?? signal})`}: ${stderr.trim()}`);
+  } finally {
+    await rm(knownHostsDir, { recursive: true, force: true });
+  }
 }
