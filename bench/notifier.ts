@@ -57,8 +57,9 @@ function notifierCpuSeconds(): number | undefined {
 
 const guest = (i: number) => `guest${i % events}`;
 const declared = (i: number) => createEnvelope(SessionDeclared, {
-  sessionId: `bench-${i}`, host: { userId: 'u-host', username: 'host' }, guests: [{ username: guest(i), access: 'rw' }],
-  tunnelHost: 'tunnel.tmux.example', port: 20000 + i, joinCommand: `ssh -p ${20000 + i} tmuxme@tunnel.tmux.example`,
+  sessionId: `bench-${i}`, host: { userId: 'u-host', username: 'host' }, guests: [{ userId: `u-${guest(i)}`, username: guest(i), access: 'rw' }],
+  tunnelHost: 'tunnel.tmux.example', tunnelPort: 22, port: 20000 + i, private: false, joinCommand: `ssh -p ${20000 + i} tmuxme@tunnel.tmux.example`,
+  jumpJoinCommand: `ssh -J join@tunnel.tmux.example -o HostKeyAlias=tunnel.tmux.example:${20000 + i} -p ${20000 + i} tmuxme@127.0.0.1`,
 }, { producer: 'sessions' });
 
 /** Publishes concurrently, as the sessions service's relays would, and resolves once the broker confirmed them all. */

@@ -16,10 +16,21 @@ export interface PairingSession {
   host: { username: string };
   port: number;
   tunnelHost: string;
+  /** The relay's own SSH port: all a guest on the jump path needs to reach. */
+  tunnelPort: number;
+  /** The port answers on the relay's loopback only: guests join through its SSH port, invited ones alone. */
+  private: boolean;
   guests: { username: string; access: 'rw' | 'ro' }[];
+  /** For a private session, the same as `jumpJoinCommand`. */
   joinCommand: string;
+  /** Through the relay's SSH port (`ssh -J join@…`). */
+  jumpJoinCommand: string;
+  tunnelHostKey?: string;
+  hostKey?: string;
   hostKeyFingerprint?: string;
   pinnedJoinCommand?: string;
+  /** The jump command with the relay's and the host's keys pinned. */
+  pinnedJumpJoinCommand?: string;
   createdAt: string;
   expiresAt: string;
 }

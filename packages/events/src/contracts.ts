@@ -27,6 +27,11 @@ export const KeyRemoved = defineEvent('KeyRemoved', 1, Type.Object({
 
 export const PortLeased = defineEvent('PortLeased', 1, Type.Object({
   leaseId: Id, userId: Id, username: Username, tunnelHost: Type.String(), port: Type.Integer(), expiresAt: Type.String(),
+  /**
+   * A private lease may only be bound to the box's loopback (its host logs in as the box's private
+   * tunnel user), so guests reach it through the jump user alone. Absent in events from before it existed.
+   */
+  private: Type.Optional(Type.Boolean()),
 }));
 
 export const PortReleased = defineEvent('PortReleased', 1, Type.Object({
@@ -36,13 +41,23 @@ export const PortReleased = defineEvent('PortReleased', 1, Type.Object({
 export const SessionDeclared = defineEvent('SessionDeclared', 1, Type.Object({
   sessionId: Id,
   host: Type.Object({ userId: Id, username: Username }),
-  guests: Type.Array(Type.Object({ username: Username, access: Access })),
+  /** `userId` lets a tunnel box admit the guests' keys through its jump user; usernames can be taken again. */
+  guests: Type.Array(Type.Object({ userId: Id, username: Username, access: Access })),
   tunnelHost: Type.String(),
+  /** The box's own SSH port: the only one a guest on the jump path needs to reach. */
+  tunnelPort: Type.Integer(),
   port: Type.Integer(),
+  /** Bound to the box's loopback: guests can join through the jump user only. */
+  private: Type.Boolean(),
+  /** What a guest runs; for a private session, the same as `jumpJoinCommand`. */
   joinCommand: Type.String(),
+  /** Through the box's SSH port (`ssh -J join@box …`), for guests whose network lets only that port out. */
+  jumpJoinCommand: Type.String(),
   hostKeyFingerprint: Type.Optional(Type.String()),
   /** The join command with the declared host key pinned, so a guest never trusts an unknown key. */
   pinnedJoinCommand: Type.Optional(Type.String()),
+  /** The jump command with both the box's and the host's keys pinned. */
+  pinnedJumpJoinCommand: Type.Optional(Type.String()),
 }));
 
 export const SessionEnded = defineEvent('SessionEnded', 1, Type.Object({

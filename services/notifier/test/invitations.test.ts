@@ -2,8 +2,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import type { Bus } from '@tmuxme/bus';
 import { createEnvelope, UserDeleted, UserUpdated } from '@tmuxme/events';
 import { eventually, MailCatcher } from '@tmuxme/testing';
+import { escapeHtml } from '../src/mail/html.js';
 import {
-  buildNotifierApp, claimLeaseMs, connectProducer, emailOf, notifierOptions, publicUrl, replyTo, sessionDeclared, userRegistered,
+  buildNotifierApp, claimLeaseMs, connectProducer, emailOf, jumpCommand, notifierOptions, publicUrl, replyTo, sessionDeclared, userRegistered,
 } from './notifier-app.js';
 
 /** What a guest receives, and that a redelivered event sends nothing twice. */
@@ -38,12 +39,16 @@ async function settled() {
 }
 
 const byRecipient = (address: string) => catcher.messages.filter((mail) => mail.envelope.to.includes(address));
+/** What the sessions service would give for both hops pinned; its quotes test the HTML escaping too. */
+const pinnedJump = (port: number) => `ssh -o KnownHostsCommand="/bin/echo %H ssh-ed25519 HOST" -o ProxyCommand="ssh -o KnownHostsCommand='/bin/echo %%H ssh-ed25519 BOX' `
+  + `-p 2222 -W %h:%p join@tunnel.tmux.example" -p ${port} tmuxme@127.0.0.1`;
+const jumpIntro = "If your network lets only SSH's port out, join through the relay's SSH port (2222) instead:";
 
 describe('invitations', () => {
   it('mails each guest once: who invited them, how they take part, the commands and how to get set up', async () => {
     const pinned = 'ssh -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/dev/null -p 20001 tmuxme@tunnel.tmux.example';
     await producer.publish(sessionDeclared('alice', [{ username: 'bob', access: 'rw' }, { username: 'carol', access: 'ro' }], 20001, {
-      hostKeyFingerprint: 'SHA256:k3yPr1nt', pinnedJoinCommand: pinned,
+      hostKeyFingerprint: 'SHA256:k3yPr1nt', pinnedJoinCommand: pinned, pinnedJumpJoinCommand: pinnedJump(20001),
     }));
     const mails = await catcher.waitFor(2);
     expect(mails.map((mail) => mail.envelope.to).sort()).toEqual([[emailOf('bob')], [emailOf('carol')]]);
@@ -57,6 +62,13 @@ describe('invitations', () => {
         expect(part).toMatch(/same key your ssh uses/);
       }
       expect(mail.text).toContain(pinned);
+      // The direct commands first; then the pinned jump command, for networks that let only port 22 out.
+      expect(mail.text.indexOf(pinned)).toBeLessThan(mail.text.indexOf(jumpIntro));
+      expect(mail.text).toContain(`${jumpIntro}\n\n    ${pinnedJump(20001)}\n`);
+      expect(mail.html).toContain(escapeHtml(pinnedJump(20001)));
+      expect(mail.html).toContain(escapeHtml(jumpIntro));
+      expect(mail.text).not.toContain(jumpCommand(20001));
+      expect(mail.text).not.toMatch(/private/);
       expect(mail.text).toMatch(/alice invited you/);
       expect(mail.messageId).toMatch(/^<[0-9a-f]{32}@tmux\.me>$/);
     }
@@ -73,6 +85,28 @@ describe('invitations', () => {
     const [mail] = await catcher.waitFor(1);
     expect(mail!.text).not.toMatch(/fingerprint|SHA256:|refuse any other/);
     expect(mail!.html).not.toMatch(/fingerprint|SHA256:/);
+    // The jump command, unpinned then.
+    expect(mail!.text).toContain(`${jumpIntro}\n\n    ${jumpCommand(20002)}\n`);
+    expect(mail!.html).toContain(jumpCommand(20002));
+  });
+
+  it('gives only the jump commands for a private session, and says why', async () => {
+    const jump = jumpCommand(20007);
+    await producer.publish(sessionDeclared('alice', [{ username: 'bob', access: 'rw' }], 20007, {
+      private: true, joinCommand: jump, hostKeyFingerprint: 'SHA256:k3yPr1nt', pinnedJoinCommand: pinnedJump(20007), pinnedJumpJoinCommand: pinnedJump(20007),
+    }));
+    const [mail] = await catcher.waitFor(1);
+    const why = "alice made this session private: its port is reachable only through the relay's SSH port (2222), and only for the guests alice invited.";
+    for (const [part, text] of [[mail!.text, (t: string) => t], [mail!.html, escapeHtml]] as const) {
+      expect(part).toContain(text(why));
+      expect(part).toContain(text(jump));
+      expect(part).toContain(text(pinnedJump(20007)));
+      expect(part).toContain(text("Or let ssh check the relay's and the host's keys for you"));
+      expect(part).not.toContain(text(jumpIntro));
+      expect(part).not.toContain('ssh -p 20007');
+    }
+    expect(mail!.text.split(jump)).toHaveLength(2);
+    expect(mail!.text.split(pinnedJump(20007))).toHaveLength(2);
   });
 
   it('escapes hostile names and commands in the HTML part and keeps them as they are in the text', async () => {

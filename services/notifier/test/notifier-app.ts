@@ -34,16 +34,25 @@ export const userRegistered = (username: string, email = emailOf(username)) =>
   createEnvelope(UserRegistered, { userId: `u-${username}`, username, email }, { producer: 'accounts' });
 
 type Session = EventData<typeof SessionDeclared>;
+export const tunnelHost = 'tunnel.tmux.example';
+export const tunnelPort = 2222;
+export const jumpCommand = (port: number) => `ssh -J join@${tunnelHost}:${tunnelPort} -o HostKeyAlias=${tunnelHost}:${port} -p ${port} tmuxme@127.0.0.1`;
 
-/** A declared session as the sessions service would publish it; the port tells sessions apart in the mails. */
-export function sessionDeclared(host: string, guests: Session['guests'], port: number, extra: Partial<Session> = {}): Envelope<Session> {
+/**
+ * A declared session as the sessions service would publish it (a public one unless `extra` says otherwise);
+ * the port tells sessions apart in the mails. Guests get the user ids accounts would have given them.
+ */
+export function sessionDeclared(host: string, guests: Omit<Session['guests'][number], 'userId'>[], port: number, extra: Partial<Session> = {}): Envelope<Session> {
   return createEnvelope(SessionDeclared, {
     sessionId: randomUUID(),
     host: { userId: `u-${host}`, username: host },
-    guests,
-    tunnelHost: 'tunnel.tmux.example',
+    guests: guests.map((guest) => ({ userId: `u-${guest.username}`, ...guest })),
+    tunnelHost,
+    tunnelPort,
     port,
-    joinCommand: `ssh -p ${port} tmuxme@tunnel.tmux.example`,
+    private: false,
+    joinCommand: `ssh -p ${port} tmuxme@${tunnelHost}`,
+    jumpJoinCommand: jumpCommand(port),
     ...extra,
   }, { producer: 'sessions' });
 }

@@ -85,7 +85,7 @@ const sessionsApp: FastifyPluginAsync<SessionsOptions> = async (app, options) =>
 
   await app.register(portRoutes, { leases, sessions });
   await app.register(sessionsRoutes, { sessions });
-  await app.register(internalSnapshotRoutes, { leases: models.leases });
+  await app.register(internalSnapshotRoutes, { leases: models.leases, sessions: models.sessions, endings });
 };
 
 export default fp(sessionsApp, { name: 'sessions-app' });

@@ -10,12 +10,12 @@ let app: SessionsApp;
 let accounts: Accounts;
 let spy: EventSpy;
 const auth: Record<string, { authorization: string }> = {};
-const ports = { live: 0, inSession: 0, expired: 0, othersFree: 0, ended: 0, neverLeased: 0 };
+const ports = { live: 0, privateLive: 0, inSession: 0, expired: 0, othersFree: 0, ended: 0, neverLeased: 0 };
 const sessionIds = { others: '', asGuest: '' };
 const keys: Record<string, string> = {};
 
-async function lease(target: SessionsApp, name: string) {
-  return (await target.inject({ url: '/api/v1/pairing/port', headers: auth[name] })).json().port as number;
+async function lease(target: SessionsApp, name: string, query = '') {
+  return (await target.inject({ url: `/api/v1/pairing/port${query}`, headers: auth[name] })).json().port as number;
 }
 async function declare(name: string, port: number, guests: string[]) {
   const response = await app.inject({ method: 'POST', url: '/api/v1/pairing/sessions', headers: auth[name], payload: { port, guests } });
@@ -36,6 +36,7 @@ beforeAll(async () => {
   ports.expired = await lease(hasty, 'mallory');
   await hasty.close();
   ports.live = await lease(app, 'mallory');
+  ports.privateLive = await lease(app, 'mallory', '?private=true');
   ports.inSession = await lease(app, 'mallory');
   await declare('mallory', ports.inSession, ['alice']);
   ports.ended = await lease(app, 'mallory');
@@ -118,6 +119,12 @@ const declareCases: Case[] = [
   ['a host key with a shell quote in it', withHostKey(() => `${keys.type} ${keys.blob}" ; rm -rf ~ "`), 400, 'INVALID_HOST_KEY'],
   ['a host key as a number', withHostKey(() => 42), 400, 'VALIDATION_FAILED'],
   ['an oversized host key', withHostKey(() => `ssh-rsa ${'A'.repeat(20_000)}`), 400, 'VALIDATION_FAILED'],
+  ['"private": true on a public lease', () => ({ ...ok(), private: true }), 400, 'PRIVATE_MISMATCH', { field: 'private' }],
+  ['a private lease declared without "private"', () => ({ port: ports.privateLive, guests: ['alice'] }), 400, 'PRIVATE_MISMATCH', { field: 'private' }],
+  ['a private lease declared with "private": false', () => ({ port: ports.privateLive, guests: ['alice'], private: false }), 400, 'PRIVATE_MISMATCH'],
+  ['"private" as the string "true"', () => ({ port: ports.privateLive, guests: ['alice'], private: 'true' }), 400, 'VALIDATION_FAILED', { field: 'private' }],
+  ['"private" as 1', () => ({ port: ports.privateLive, guests: ['alice'], private: 1 }), 400, 'VALIDATION_FAILED'],
+  ['"private" as null', () => ({ ...ok(), private: null }), 400, 'VALIDATION_FAILED'],
   ['an extra field', () => ({ ...ok(), userId: 'u-victim' }), 400, 'VALIDATION_FAILED'],
   ['a JSON array', () => [], 400, 'VALIDATION_FAILED'],
   ['malformed JSON', () => '{"port": ', 400, 'INVALID_JSON'],
@@ -153,6 +160,14 @@ describe('bad input is refused with a code and changes nothing', () => {
       payload: typeof body === 'string' ? body : JSON.stringify(body),
     }), status, code);
     if (details) expect(response).toMatchObject(details);
+  });
+
+  it.each([
+    ['private=maybe', 'private'], ['private=TRUE', 'private'], ['private=1', 'private'], ['private=', 'private'], ['private', 'private'],
+    ['private=true&private=true', 'private'], ['private=true&tunnelHost=elsewhere', 'tunnelHost'], ['private[$ne]=false', 'private[$ne]'],
+  ])('leasing with ?%s', async (query, field) => {
+    const body = await expectRefusedWithoutEffect(() => app.inject({ url: `/api/v1/pairing/port?${query}`, headers: auth.mallory }), 400, 'VALIDATION_FAILED');
+    expect(body.field).toBe(field);
   });
 
   it.each([

@@ -35,7 +35,7 @@ describe('GET /api/v1/pairing/port', () => {
     const [type, blob] = (await tunnelBoxKey()).publicKey.split(' ');
     expect(body).toEqual({
       port: expect.any(Number), tunnelHost: '127.0.0.1', tunnelPort: 2222, tunnelHostKey: `${type} ${blob}`,
-      leaseId: expect.stringMatching(/^[0-9a-f]{24}$/), expiresAt: expect.any(String),
+      leaseId: expect.stringMatching(/^[0-9a-f]{24}$/), expiresAt: expect.any(String), private: false, tunnelUser: 'tunnel',
     });
     expect(body.port).toBeGreaterThanOrEqual(20000);
     expect(body.port).toBeLessThanOrEqual(29999);
@@ -45,8 +45,23 @@ describe('GET /api/v1/pairing/port', () => {
     const [event] = await spy.waitFor('PortLeased');
     expect(event).toMatchObject({
       producer: 'sessions', routingKey: 'port.leased', requestId: 'req-lease',
-      data: { leaseId: body.leaseId, userId: 'u-alice', username: 'alice', tunnelHost: '127.0.0.1', port: body.port, expiresAt: body.expiresAt },
+      data: { leaseId: body.leaseId, userId: 'u-alice', username: 'alice', tunnelHost: '127.0.0.1', port: body.port, expiresAt: body.expiresAt, private: false },
     });
+    expect(await app.db.collection('leases').findOne({ port: body.port })).toMatchObject({ private: false, tunnelHostKey: `${type} ${blob}` });
+  });
+
+  it('leases a private port with ?private=true, for the private tunnel user, and PortLeased says so; ?private=false is public', async () => {
+    const [privateLease, publicLease] = await Promise.all(['true', 'false'].map(async (value) => {
+      const response = await app.inject({ url: `/api/v1/pairing/port?private=${value}`, headers: await bearerFor({ userId: 'u-olga', username: 'olga' }) });
+      expect(response.statusCode).toBe(200);
+      return response.json();
+    }));
+    expect(privateLease).toMatchObject({ private: true, tunnelUser: 'tunnel-private', tunnelHost: '127.0.0.1', tunnelPort: 2222 });
+    expect(publicLease).toMatchObject({ private: false, tunnelUser: 'tunnel' });
+    const leased = await spy.waitFor('PortLeased', 3);
+    expect(leased.find((e) => e.data.leaseId === privateLease.leaseId)).toMatchObject({ data: { port: privateLease.port, userId: 'u-olga', private: true } });
+    expect(leased.find((e) => e.data.leaseId === publicLease.leaseId)).toMatchObject({ data: { private: false } });
+    expect(await app.db.collection('leases').findOne({ port: privateLease.port })).toMatchObject({ private: true, tunnelHostKey: privateLease.tunnelHostKey });
   });
 
   it('holds a user to five live leases: the sixth gets 429 and nothing is published for it', async () => {
@@ -55,7 +70,7 @@ describe('GET /api/v1/pairing/port', () => {
     expect(new Set(ports).size).toBe(5);
     const sixth = await lease(app, 'bob');
     expect(sixth.json()).toMatchObject({ statusCode: 429, code: 'TOO_MANY_LEASES', message: expect.stringContaining('5 port leases') });
-    await spy.waitFor('PortLeased', 6);
+    await spy.waitFor('PortLeased', 8);
     await new Promise((r) => setTimeout(r, 500));
     expect(spy.ofType('PortLeased').filter((e) => e.data.username === 'bob')).toHaveLength(5);
     expect(await app.db.collection('lease_slots').countDocuments({ scope: 'u-bob' })).toBe(5);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EventSpy, generateSshKey, testAmqpUrl, type GeneratedKey } from '@tmuxme/testing';
-import { Accounts, buildSessionsApp, sessionsOptions, type SessionsApp } from './sessions-app.js';
+import { Accounts, buildSessionsApp, sessionsOptions, tunnelBoxKey, type SessionsApp } from './sessions-app.js';
 
 /** A host declares a session, guests find it, heartbeats keep it, and the host ends it: with the events. */
 let app: SessionsApp;
@@ -38,22 +38,28 @@ describe('a session from declaration to its end', () => {
     expect(response.statusCode).toBe(201);
     session = response.json();
     const [type, blob] = hostKey.publicKey.split(' ');
+    const [boxType, boxBlob] = (await tunnelBoxKey()).publicKey.split(' ');
     const joinCommand = `ssh -p ${lease.port} tmuxme@127.0.0.1`;
     const pinnedJoinCommand = `ssh -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o KnownHostsCommand="/bin/echo %H ${type} ${blob}" -p ${lease.port} tmuxme@127.0.0.1`;
+    const jumpJoinCommand = `ssh -J join@127.0.0.1:2222 -o HostKeyAlias=127.0.0.1:${lease.port} -p ${lease.port} tmuxme@127.0.0.1`;
+    const pinnedJumpJoinCommand = `ssh -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o KnownHostsCommand="/bin/echo %H ${type} ${blob}" `
+      + `-o ProxyCommand="ssh -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o KnownHostsCommand='/bin/echo %%H ${boxType} ${boxBlob}' `
+      + `-p 2222 -W %h:%p join@127.0.0.1" -p ${lease.port} tmuxme@127.0.0.1`;
     expect(session).toEqual({
       id: expect.stringMatching(/^[0-9a-f]{24}$/), role: 'host', host: { username: 'hana' }, port: lease.port, tunnelHost: '127.0.0.1', tunnelPort: 2222,
-      guests: [{ username: 'alice', access: 'rw' }, { username: 'bob', access: 'ro' }],
-      joinCommand, hostKey: `${type} ${blob}`, hostKeyFingerprint: hostKey.fingerprint, pinnedJoinCommand, createdAt: expect.any(String), expiresAt: expect.any(String),
+      private: false, guests: [{ username: 'alice', access: 'rw' }, { username: 'bob', access: 'ro' }],
+      joinCommand, jumpJoinCommand, tunnelHostKey: `${boxType} ${boxBlob}`, hostKey: `${type} ${blob}`, hostKeyFingerprint: hostKey.fingerprint,
+      pinnedJoinCommand, pinnedJumpJoinCommand, createdAt: expect.any(String), expiresAt: expect.any(String),
     });
     expect(Date.parse(session.expiresAt) - Date.now()).toBeGreaterThan(85_000);
 
     const [declared] = await spy.waitFor('SessionDeclared');
-    expect(declared).toMatchObject({
-      producer: 'sessions', routingKey: 'session.declared', requestId: 'req-declare',
-      data: {
-        sessionId: session.id, host: { userId: 'u-hana', username: 'hana' }, guests: session.guests,
-        tunnelHost: '127.0.0.1', port: lease.port, joinCommand, hostKeyFingerprint: hostKey.fingerprint, pinnedJoinCommand,
-      },
+    expect(declared).toMatchObject({ producer: 'sessions', routingKey: 'session.declared', requestId: 'req-declare' });
+    expect(declared!.data).toEqual({
+      sessionId: session.id, host: { userId: 'u-hana', username: 'hana' },
+      guests: [{ userId: 'u-alice', username: 'alice', access: 'rw' }, { userId: 'u-bob', username: 'bob', access: 'ro' }],
+      tunnelHost: '127.0.0.1', tunnelPort: 2222, port: lease.port, private: false,
+      joinCommand, jumpJoinCommand, hostKeyFingerprint: hostKey.fingerprint, pinnedJoinCommand, pinnedJumpJoinCommand,
     });
   });
 
@@ -108,7 +114,10 @@ describe('a session from declaration to its end', () => {
     expect(response.json()).not.toHaveProperty('pinnedJoinCommand');
     expect(response.json()).not.toHaveProperty('hostKeyFingerprint');
     expect(response.json()).not.toHaveProperty('hostKey');
+    expect(response.json()).not.toHaveProperty('pinnedJumpJoinCommand');
+    expect(response.json()).toMatchObject({ jumpJoinCommand: `ssh -J join@127.0.0.1:2222 -o HostKeyAlias=127.0.0.1:${lease.port} -p ${lease.port} tmuxme@127.0.0.1` });
     const declared = await spy.waitFor('SessionDeclared', 2);
     expect(declared[1]!.data).not.toHaveProperty('pinnedJoinCommand');
+    expect(declared[1]!.data).not.toHaveProperty('pinnedJumpJoinCommand');
   });
 });

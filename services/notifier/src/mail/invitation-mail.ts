@@ -14,19 +14,43 @@ type Block =
 const paragraph = (...parts: Inline[]): Block => ({ kind: 'paragraph', parts });
 const command = (line: string): Block => ({ kind: 'command', command: line });
 
+/** A command, the fingerprint to check the host by, and the variant that checks it for the guest. */
+function commandAndPin(plain: string, pinned: string | undefined, fingerprint: string | undefined, pinnedIntro: string): Block[] {
+  return [
+    command(plain),
+    ...(fingerprint ? [paragraph(`The host's SSH key fingerprint is ${fingerprint}; ssh shows it the first time you connect, and it must match.`)] : []),
+    ...(pinned ? [paragraph(pinnedIntro), command(pinned)] : []),
+  ];
+}
+
+/** The seed's direct commands first; the jump path after them, or alone where the port answers on the relay only. */
+function joinBlocks(session: DeclaredSession): Block[] {
+  const { host: { username: host }, hostKeyFingerprint: fingerprint, tunnelPort } = session;
+  if (session.private) {
+    return [
+      paragraph(`${host} made this session private: its port is reachable only through the relay's SSH port (${tunnelPort}), `
+        + `and only for the guests ${host} invited. Join from a terminal with:`),
+      ...commandAndPin(session.jumpJoinCommand, session.pinnedJumpJoinCommand, fingerprint,
+        "Or let ssh check the relay's and the host's keys for you, and refuse any others, with:"),
+    ];
+  }
+  return [
+    paragraph('Join from a terminal with:'),
+    ...commandAndPin(session.joinCommand, session.pinnedJoinCommand, fingerprint, 'Or let ssh check the key for you, and refuse any other, with:'),
+    paragraph(`If your network lets only SSH's port out, join through the relay's SSH port (${tunnelPort}) instead:`),
+    command(session.pinnedJumpJoinCommand ?? session.jumpJoinCommand),
+  ];
+}
+
 function blocks(session: DeclaredSession, guest: Guest, publicUrl: string): Block[] {
   const host = session.host.username;
-  const { hostKeyFingerprint: fingerprint, pinnedJoinCommand: pinned } = session;
   return [
     paragraph(`Hi ${guest.username},`),
     paragraph(`${host} invited you to pair in their tmux session on tmux.me.`),
     paragraph(guest.access === 'ro'
       ? 'You are invited read-only: you can watch but not type.'
       : 'You can type as well as watch: the session is shared read-write.'),
-    paragraph('Join from a terminal with:'),
-    command(session.joinCommand),
-    ...(fingerprint ? [paragraph(`The host's SSH key fingerprint is ${fingerprint}; ssh shows it the first time you connect, and it must match.`)] : []),
-    ...(pinned ? [paragraph('Or let ssh check the key for you, and refuse any other, with:'), command(pinned)] : []),
+    ...joinBlocks(session),
     paragraph('New to tmux.me? Get set up once:'),
     { kind: 'steps', steps: [
       ['Sign up (or log in) at ', { link: publicUrl }, '.'],

@@ -33,6 +33,12 @@ const noFreePortRetryAfterSeconds = 30;
 
 const portKey = (tunnelHost: string, port: number) => `${tunnelHost}:${port}`;
 
+/**
+ * The box account a lease's host logs in as to open its forward. sshd binds the forward by the
+ * account, whatever the client asks: every address for `tunnel`, loopback only for `tunnel-private`.
+ */
+export const tunnelUser = (isPrivate: boolean) => (isPrivate ? 'tunnel-private' as const : 'tunnel' as const);
+
 /** The claims (by `_id`) a lease holds, or has got so far while leasing. */
 interface Held {
   slot?: string;
@@ -51,7 +57,8 @@ export const leaseRef = (lease: Pick<LeaseDocument, '_id' | 'userId' | 'username
 export class Leases {
   constructor(private readonly deps: LeasesDeps) {}
 
-  async lease(owner: Principal, requestId: string) {
+  /** A private lease's port may only be bound to the box's loopback, so guests reach it through the jump user alone. */
+  async lease(owner: Principal, requestId: string, { private: isPrivate }: { private: boolean }) {
     const { leases, outbox, users, leaseTtlMs } = this.deps;
     await users.assertLive(owner);
     const _id = new mongoose.Types.ObjectId();
@@ -63,10 +70,13 @@ export class Leases {
       held.port = portKey(box.tunnelHost, port);
       const lease = {
         _id, userId: owner.userId, username: owner.username, slot: held.slot, tunnelHost: box.tunnelHost, tunnelPort: box.tunnelPort, port,
-        expiresAt: new Date(Date.now() + leaseTtlMs),
+        private: isPrivate, tunnelHostKey: box.hostKeyLine, expiresAt: new Date(Date.now() + leaseTtlMs),
       };
       await outbox.write([portLeased(lease, requestId)], { model: leases, id: _id }, (eventIds) => leases.create({ ...lease, eventIds }));
-      return { port, tunnelHost: box.tunnelHost, tunnelPort: box.tunnelPort, tunnelHostKey: box.hostKeyLine, leaseId, expiresAt: lease.expiresAt.toISOString() };
+      return {
+        port, tunnelHost: box.tunnelHost, tunnelPort: box.tunnelPort, tunnelHostKey: box.hostKeyLine, leaseId, expiresAt: lease.expiresAt.toISOString(),
+        private: isPrivate, tunnelUser: tunnelUser(isPrivate),
+      };
     } catch (error) {
       await this.dropClaims(leaseId, held);
       throw error;

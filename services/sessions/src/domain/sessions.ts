@@ -7,7 +7,7 @@ import { sessionDeclared, sessionEnded, type EndReason } from '../events/session
 import { sessionEnding, type Endings } from './endings.js';
 import { foldGuests, type GuestInput } from './guests.js';
 import { parseHostKey } from './host-key.js';
-import { joinCommand, pinnedJoinCommand } from './join-commands.js';
+import { joinCommands } from './join-commands.js';
 import { leaseRef, type Leases } from './leases.js';
 import type { TunnelBoxes } from './tunnel-boxes.js';
 import type { Users } from './users.js';
@@ -29,12 +29,21 @@ export interface DeclareInput {
   port: number;
   guests: GuestInput[];
   hostKey?: string;
+  /** Must be what the lease was: a session cannot move its port between the box's two tunnel users. */
+  private?: boolean;
 }
 
 // What a session says, whatever the outbox has recorded about it.
 type Session = Omit<SessionDocument, 'eventIds' | 'deletedAt'>;
 
 const notFoundError = () => notFound('SESSION_NOT_FOUND', 'You have no live session with that id.');
+
+function privateMismatch(port: number, leasedPrivate: boolean) {
+  const message = leasedPrivate
+    ? `Port ${port} was leased as a private port: declare the session with "private": true.`
+    : `Port ${port} was leased as a public port: declare the session without "private": true, or lease a private port (GET /api/v1/pairing/port?private=true).`;
+  return badRequest('PRIVATE_MISMATCH', message, { field: 'private' });
+}
 
 /**
  * Pairing sessions. A session is live while its document stands, no ending is recorded for it and its
@@ -53,12 +62,16 @@ export class Sessions {
     await users.assertLive(host);
     const guestIds = await this.guestIds(guests.map((guest) => guest.username));
     const lease = await this.declarableLease(host, input.port);
+    const isPrivate = lease.private === true;
+    if ((input.private ?? false) !== isPrivate) throw privateMismatch(input.port, isPrivate);
 
     const _id = new mongoose.Types.ObjectId();
     const session = {
       _id, leaseId: lease._id.toString(), host: { userId: host.userId, username: host.username },
       guests: guests.map((guest) => ({ ...guest, userId: guestIds.get(guest.username)! })),
-      tunnelHost: lease.tunnelHost, tunnelPort: lease.tunnelPort, port: lease.port,
+      tunnelHost: lease.tunnelHost, tunnelPort: lease.tunnelPort, port: lease.port, private: isPrivate,
+      // A lease is only declarable on a configured box, so one of the two is there.
+      tunnelHostKey: lease.tunnelHostKey ?? boxes.keyOf(lease.tunnelHost)!,
       hostKey: hostKey?.line ?? null, hostKeyFingerprint: hostKey?.fingerprint ?? null,
       expiresAt: new Date(Date.now() + sessionTtlMs), createdAt: new Date(),
     };
@@ -182,6 +195,8 @@ export class Sessions {
   }
 
   private view(session: Session, viewerId: string) {
+    const tunnelHostKey = session.tunnelHostKey ?? this.deps.boxes.keyOf(session.tunnelHost);
+    const isPrivate = session.private === true;
     return {
       id: session._id.toString(),
       role: session.host.userId === viewerId ? 'host' as const : 'guest' as const,
@@ -189,9 +204,11 @@ export class Sessions {
       port: session.port,
       tunnelHost: session.tunnelHost,
       tunnelPort: session.tunnelPort,
+      private: isPrivate,
       guests: session.guests.map(({ username, access }) => ({ username, access })),
-      joinCommand: joinCommand(session),
-      ...(session.hostKey ? { hostKey: session.hostKey, hostKeyFingerprint: session.hostKeyFingerprint!, pinnedJoinCommand: pinnedJoinCommand(session, session.hostKey) } : {}),
+      ...joinCommands({ ...session, private: isPrivate, tunnelHostKey }),
+      ...(tunnelHostKey ? { tunnelHostKey } : {}),
+      ...(session.hostKey ? { hostKey: session.hostKey, hostKeyFingerprint: session.hostKeyFingerprint! } : {}),
       createdAt: session.createdAt.toISOString(),
       expiresAt: session.expiresAt.toISOString(),
     };

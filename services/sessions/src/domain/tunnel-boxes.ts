@@ -32,6 +32,11 @@ export class TunnelBoxes {
     return this.all.filter(({ ports }) => port >= ports.first && port <= ports.last);
   }
 
+  /** The configured box's key line, for documents that predate keeping it; undefined once the box is gone. */
+  keyOf(tunnelHost: string): string | undefined {
+    return this.all.find((box) => box.tunnelHost === tunnelHost)?.hostKeyLine;
+  }
+
   /** Spreads leases over the boxes; later boxes are the fallback when the first is full. */
   inRandomOrder(): TunnelBox[] {
     const boxes = [...this.all];

@@ -14,6 +14,13 @@ const leaseSchema = new mongoose.Schema({
   /** Kept with the lease, so a box taken out of the configuration still shows right in live sessions. */
   tunnelPort: { type: Number, required: true },
   port: { type: Number, required: true },
+  /**
+   * Bound to the box's loopback only: its host logs in as the box's private tunnel user. Absent (public)
+   * from documents older than private leases, and lean reads apply no defaults, so no default is declared.
+   */
+  private: { type: Boolean },
+  /** The box's host key (`type base64`) when leased; absent from older documents, whose box's configured key stands in. */
+  tunnelHostKey: { type: String },
   /** When the lease ends unless a session is declared on it; after that the session's heartbeats decide. */
   expiresAt: { type: Date, required: true },
   createdAt: { type: Date, required: true, default: () => new Date() },

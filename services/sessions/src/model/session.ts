@@ -9,6 +9,10 @@ export interface SessionDocument extends OutboxFields {
   tunnelHost: string;
   tunnelPort: number;
   port: number;
+  /** Absent from documents written before private sessions: those are public. */
+  private?: boolean | null;
+  /** Absent from documents written before it was kept: the box's configured key stands in. */
+  tunnelHostKey?: string | null;
   hostKey: string | null;
   hostKeyFingerprint: string | null;
   expiresAt: Date;
@@ -37,6 +41,10 @@ const sessionSchema = new mongoose.Schema<SessionDocument>({
   tunnelHost: { type: String, required: true },
   tunnelPort: { type: Number, required: true },
   port: { type: Number, required: true },
+  /** As its lease was: reachable through the box's jump user only. */
+  private: { type: Boolean },
+  /** The box's host key (`type base64`) from the lease, so the jump command pins the box it was leased on. */
+  tunnelHostKey: { type: String },
   /** The host's sshd key as `type base64`, for the pinned join command. */
   hostKey: { type: String, default: null },
   hostKeyFingerprint: { type: String, default: null },

@@ -3,23 +3,36 @@ import type mongoose from 'mongoose';
 import { Type } from 'typebox';
 import { ErrorResponse, sendNdjsonSnapshot } from '@tmuxme/service-kit';
 import type { LeaseDocument } from '../model/lease.js';
+import type { SessionDocument } from '../model/session.js';
+import type { Endings } from '../domain/endings.js';
 import { leaseSnapshot } from '../domain/lease-snapshot.js';
+import { sessionSnapshot } from '../domain/session-snapshot.js';
+
+export interface InternalSnapshotOptions {
+  leases: mongoose.Model<LeaseDocument>;
+  sessions: mongoose.Model<SessionDocument>;
+  endings: Endings;
+}
+
+const schema = {
+  querystring: Type.Object({ tunnelHost: Type.String({ minLength: 1, maxLength: 253 }) }, { additionalProperties: false }),
+  response: { 400: ErrorResponse, 401: ErrorResponse },
+};
 
 /**
- * The live leases of one box, one JSON line each (`{leaseId, userId, username, tunnelHost,
- * port, expiresAt}`) and a closing `{end, count}` line, so a tunnel box that starts or
- * restarts converges without having seen the events. Services only: the gateway does not
- * route `/internal`, and the route wants the service credential.
+ * What one box needs to converge when it starts or restarts without having seen the events, one JSON
+ * line each and a closing `{end, count}` line: its live leases (`{leaseId, userId, username, tunnelHost,
+ * port, private, expiresAt}`) and its live sessions (`{sessionId, hostUserId, port, guestUserIds}`).
+ * Services only: the gateway does not route `/internal`, and the routes want the service credential.
  */
-export const internalSnapshotRoutes: FastifyPluginAsyncTypebox<{ leases: mongoose.Model<LeaseDocument> }> = async (app, { leases }) => {
+export const internalSnapshotRoutes: FastifyPluginAsyncTypebox<InternalSnapshotOptions> = async (app, { leases, sessions, endings }) => {
   app.addHook('onRequest', app.authenticateService);
 
-  app.get('/internal/v1/snapshot/leases', {
-    schema: {
-      querystring: Type.Object({ tunnelHost: Type.String({ minLength: 1, maxLength: 253 }) }, { additionalProperties: false }),
-      response: { 400: ErrorResponse, 401: ErrorResponse },
-    },
-  }, (request, reply) => {
+  app.get('/internal/v1/snapshot/leases', { schema }, (request, reply) => {
     sendNdjsonSnapshot(reply, leaseSnapshot(leases, request.query.tunnelHost));
+  });
+
+  app.get('/internal/v1/snapshot/sessions', { schema }, (request, reply) => {
+    sendNdjsonSnapshot(reply, sessionSnapshot(sessions, endings, request.query.tunnelHost));
   });
 };

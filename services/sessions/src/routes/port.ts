@@ -6,7 +6,12 @@ import type { Sessions } from '../domain/sessions.js';
 
 const Lease = Type.Object({
   port: Type.Integer(), tunnelHost: Type.String(), tunnelPort: Type.Integer(), tunnelHostKey: Type.String(), leaseId: Type.String(), expiresAt: Type.String(),
+  private: Type.Boolean(),
+  /** The box account to open the forward as: sshd binds a `tunnel-private` forward to the box's loopback. */
+  tunnelUser: Type.Union([Type.Literal('tunnel'), Type.Literal('tunnel-private')]),
 });
+// A query string is text: only the two words are taken, so a typo cannot quietly lease a public port.
+const LeaseQuery = Type.Object({ private: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])) }, { additionalProperties: false });
 
 /** A host asks for a port on a tunnel box before opening its reverse tunnel there, and may hand it back unused. */
 export const portRoutes: FastifyPluginAsyncTypebox<{ leases: Leases; sessions: Sessions }> = async (app, { leases, sessions }) => {
@@ -18,11 +23,11 @@ export const portRoutes: FastifyPluginAsyncTypebox<{ leases: Leases; sessions: S
   });
 
   app.get('/api/v1/pairing/port', {
-    schema: { response: { 200: Lease, 401: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse } },
+    schema: { querystring: LeaseQuery, response: { 200: Lease, 400: ErrorResponse, 401: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse } },
   }, async (request, reply) => {
     // Every answer is a new lease: no cache may replay one.
     reply.header('cache-control', 'no-store');
-    return leases.lease(request.user, request.id);
+    return leases.lease(request.user, request.id, { private: request.query.private === 'true' });
   });
 
   app.delete('/api/v1/pairing/port/:leaseId', {

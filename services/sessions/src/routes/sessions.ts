@@ -21,12 +21,21 @@ const Session = Type.Object({
   port: Type.Integer(),
   tunnelHost: Type.String(),
   tunnelPort: Type.Integer(),
+  /** Its port answers on the box's loopback only: guests join through the box's SSH port (the jump commands). */
+  private: Type.Boolean(),
   guests: Type.Array(Type.Object({ username: Type.String(), access: Access })),
+  /** What a guest runs; for a private session, the same as `jumpJoinCommand`. */
   joinCommand: Type.String(),
+  /** Through the box's SSH port, as the jump user `join`, for networks that let only that port out. */
+  jumpJoinCommand: Type.String(),
+  /** The box's SSH host key (`<type> <base64>`), so a client such as `tmuxme join` can pin the jump hop. */
+  tunnelHostKey: Type.Optional(Type.String()),
   /** The host's SSH host key as declared (`<type> <base64>`), so a client such as `tmuxme join` can pin it. */
   hostKey: Type.Optional(Type.String()),
   hostKeyFingerprint: Type.Optional(Type.String()),
   pinnedJoinCommand: Type.Optional(Type.String()),
+  /** The jump command with the box's and the host's keys pinned. */
+  pinnedJumpJoinCommand: Type.Optional(Type.String()),
   createdAt: Type.String(),
   expiresAt: Type.String(),
 });
@@ -43,6 +52,8 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<{ sessions: Sessions }> =
         // Past 20 guests is refused with its own code; this bound only keeps huge lists from costing work.
         guests: Type.Array(Guest, { maxItems: 100 }),
         hostKey: Type.Optional(Type.String({ maxLength: 16_384 })),
+        // Must match the lease (GET /api/v1/pairing/port?private=true); a mismatch is PRIVATE_MISMATCH.
+        private: Type.Optional(Type.Boolean()),
       }, { additionalProperties: false }),
       response: { 201: Session, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 409: ErrorResponse },
     },
