@@ -1,6 +1,7 @@
+import { dirname, join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
-import { KeyAdded, KeyRemoved, PortLeased, PortReleased, UserDeleted } from '@tmuxme/events';
+import { KeyAdded, KeyRemoved, PortLeased, PortReleased, SessionDeclared, SessionEnded, UserDeleted } from '@tmuxme/events';
 import { busPlugin, databasePlugin, healthPlugin, on, serviceAuthPlugin, subscriptionsPlugin } from '@tmuxme/service-kit';
 import { ProjectionStore } from './model/projection-store.js';
 import { Projection } from './domain/projection.js';
@@ -10,11 +11,13 @@ import { removeKeyOnKeyRemoved } from './events/remove-key-on-key-removed.js';
 import { addLeaseOnPortLeased } from './events/add-lease-on-port-leased.js';
 import { releaseLeaseOnPortReleased } from './events/release-lease-on-port-released.js';
 import { forgetUserOnUserDeleted } from './events/forget-user-on-user-deleted.js';
+import { admitGuestsOnSessionDeclared } from './events/admit-guests-on-session-declared.js';
+import { closeSessionOnSessionEnded } from './events/close-session-on-session-ended.js';
 import { internalConvergeRoutes } from './routes/internal-converge.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The box's projection: `converge()` without going through HTTP, and its file writer. */
+    /** The box's projection: `converge()` without going through HTTP, and its file writers. */
     tunnelSync: Projection;
   }
 }
@@ -24,12 +27,17 @@ export interface TunnelSyncOptions {
   amqpUrl: string;
   exchange?: string;
   deadLetterExchange?: string;
-  /** This box's host name as sessions stamps it on leases; leases of other boxes are ignored. */
+  /** This box's host name as sessions stamps it on leases and sessions; those of other boxes are ignored. */
   tunnelHost: string;
   /** The box's own queue, since every box needs every event; default `tunnel-sync.<tunnelHost>`. */
   queue?: string;
+  /** The tunnel user's: hosts of public leases. */
   authorizedKeysFile: string;
-  /** Default `tunnel`. */
+  /** The private tunnel user's: hosts of private leases. Default `private_authorized_keys` beside authorizedKeysFile. */
+  privateAuthorizedKeysFile?: string;
+  /** The join user's: guests of this box's sessions. Default `join_authorized_keys` beside authorizedKeysFile. */
+  joinAuthorizedKeysFile?: string;
+  /** Group of all three files. Default `tunnel`. */
   tunnelGroup?: string;
   /** Presented to keys and sessions for their snapshots, and wanted by POST /internal/v1/converge. */
   serviceToken?: string;
@@ -40,11 +48,12 @@ export interface TunnelSyncOptions {
 }
 
 /**
- * tunnel-sync: runs on a tunnel box and owns its tunnel user's authorized_keys, from key and lease
- * events, and from the keys and sessions snapshots at start and on demand.
+ * tunnel-sync: runs on a tunnel box and owns the authorized_keys of its tunnel users and its join user,
+ * from key, lease and session events, and from the keys and sessions snapshots at start and on demand.
  */
 const tunnelSyncApp: FastifyPluginAsync<TunnelSyncOptions> = async (app, options) => {
-  const { tunnelHost, serviceToken, keysUrl, sessionsUrl } = options;
+  const { tunnelHost, serviceToken, keysUrl, sessionsUrl, authorizedKeysFile } = options;
+  const beside = (name: string) => join(dirname(authorizedKeysFile), name);
   await app.register(healthPlugin, { service: 'tunnel-sync' });
   await app.register(databasePlugin, { url: options.mongoUrl });
 
@@ -54,7 +63,9 @@ const tunnelSyncApp: FastifyPluginAsync<TunnelSyncOptions> = async (app, options
     state: await store.load(),
     store,
     tunnelHost,
-    authorizedKeysFile: options.authorizedKeysFile,
+    authorizedKeysFile,
+    privateAuthorizedKeysFile: options.privateAuthorizedKeysFile ?? beside('private_authorized_keys'),
+    joinAuthorizedKeysFile: options.joinAuthorizedKeysFile ?? beside('join_authorized_keys'),
     tunnelGroup: options.tunnelGroup ?? 'tunnel',
     snapshots,
     checkpointEvery: options.checkpointEvery ?? 10_000,
@@ -63,7 +74,10 @@ const tunnelSyncApp: FastifyPluginAsync<TunnelSyncOptions> = async (app, options
   app.decorate('tunnelSync', projection);
   // Registered before the bus, so it runs after the consumers have drained and before the database closes.
   app.addHook('onClose', () => projection.close());
-  app.readiness.add('authorized_keys', () => projection.writer.healthy);
+  // One check per file, so /readyz says which of them cannot be written.
+  app.readiness.add('authorized_keys', () => projection.writers.tunnel.healthy);
+  app.readiness.add('private_authorized_keys', () => projection.writers.private.healthy);
+  app.readiness.add('join_authorized_keys', () => projection.writers.join.healthy);
   // What the box knew when it stopped, in place before the first event or snapshot is applied.
   await projection.write();
 
@@ -79,6 +93,8 @@ const tunnelSyncApp: FastifyPluginAsync<TunnelSyncOptions> = async (app, options
       on(PortLeased, addLeaseOnPortLeased(projection)),
       on(PortReleased, releaseLeaseOnPortReleased(projection)),
       on(UserDeleted, forgetUserOnUserDeleted(projection)),
+      on(SessionDeclared, admitGuestsOnSessionDeclared(projection)),
+      on(SessionEnded, closeSessionOnSessionEnded(projection)),
     ],
   });
   await app.register(internalConvergeRoutes, { projection });

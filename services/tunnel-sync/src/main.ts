@@ -14,6 +14,8 @@ await runService({
     amqpUrl: config.AMQP_URL,
     tunnelHost: config.TUNNEL_HOST,
     authorizedKeysFile: config.AUTHORIZED_KEYS_FILE,
+    privateAuthorizedKeysFile: config.PRIVATE_AUTHORIZED_KEYS_FILE,
+    joinAuthorizedKeysFile: config.JOIN_AUTHORIZED_KEYS_FILE,
     tunnelGroup: config.TUNNEL_GROUP,
     serviceToken: config.SERVICE_TOKEN,
     keysUrl: config.KEYS_URL,

@@ -49,6 +49,6 @@ describe('a burst of events', () => {
     expect(seen.lines.shrank).toBe(0);
     expect(seen.lines.last).toBe(1002);
     // Coalesced: far fewer files than events.
-    expect(app.tunnelSync.writer.writes).toBeLessThan(2000);
+    expect(app.tunnelSync.writers.tunnel.writes).toBeLessThan(2000);
   }, 180_000);
 });

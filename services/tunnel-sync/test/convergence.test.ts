@@ -8,7 +8,8 @@ import keysApp from '@tmuxme/keys/app';
 import sessionsApp from '@tmuxme/sessions/app';
 import { ensureTunnelAccount, snapshotGate } from './support.js';
 import {
-  barrier, buildTunnelSyncApp, fileSettles, keyLines, keyText, newId, producer, tunnelHost, tunnelSyncOptions, type Producer, type TunnelSyncTestApp,
+  barrier, besideFiles, buildTunnelSyncApp, fileSettles, joinComment, keyLines, keyText, newId, producer, tunnelHost, tunnelSyncOptions,
+  type Producer, type TunnelSyncTestApp,
 } from './tunnel-sync-app.js';
 
 /**
@@ -34,8 +35,19 @@ async function addKey(principal: Principal): Promise<{ id: string; key: string }
   return response.json();
 }
 
-async function leasePort(principal: Principal): Promise<{ leaseId: string; port: number }> {
-  return (await sessions.inject({ url: '/api/v1/pairing/port', headers: await bearer(principal) })).json();
+async function leasePort(principal: Principal, { private: isPrivate = false } = {}): Promise<{ leaseId: string; port: number }> {
+  return (await sessions.inject({ url: `/api/v1/pairing/port${isPrivate ? '?private=true' : ''}`, headers: await bearer(principal) })).json();
+}
+
+/** A session on the host's leased port; each guest has made a request to sessions first, so it knows their account. */
+async function declareSession(host: Principal, port: number, guests: Principal[], { private: isPrivate = false } = {}): Promise<{ id: string }> {
+  for (const guest of guests) await sessions.inject({ url: '/api/v1/pairing/sessions', headers: await bearer(guest) });
+  const response = await sessions.inject({
+    method: 'POST', url: '/api/v1/pairing/sessions', headers: await bearer(host),
+    payload: { port, guests: guests.map((guest) => guest.username), private: isPrivate },
+  });
+  expect(response.statusCode).toBe(201);
+  return response.json();
 }
 
 const byUser = (lines: string[]) => Object.fromEntries(['alice', 'bob'].map((name) => [name, lines.filter((l) => l.includes(`tmuxme:u-${name}:`))]));
@@ -114,5 +126,59 @@ describe('convergence from the snapshots', () => {
     await events.keyAdded(alice, fresh.id, fresh.key);
     await barrier(file, events);
     expect(byUser(await keyLines(file)).alice).toEqual([]);
+  });
+
+  it('builds the join file and the private file from the snapshots, on a fresh box and on demand', async () => {
+    const [carol, dave, erin] = [userOf('carol'), userOf('dave'), userOf('erin')];
+    const carolKey = await addKey(carol);
+    const daveKey = await addKey(dave);
+    const publicLease = await leasePort(carol);
+    const privateLease = await leasePort(carol, { private: true });
+    const shared = await declareSession(carol, publicLease.port, [dave]);
+    await declareSession(carol, privateLease.port, [dave], { private: true });
+
+    // A box that has never seen an event, from the snapshots alone.
+    const freshDir = await mkdtemp(join(tmpdir(), 'tunnel-sync-converge-fresh-'));
+    const fresh = await buildTunnelSyncApp(tunnelSyncOptions(join(freshDir, 'authorized_keys'), { keysUrl: gate.url, sessionsUrl: gate.url, serviceToken }));
+    try {
+      const { joinFile, privateFile } = besideFiles(join(freshDir, 'authorized_keys'));
+      const [line] = await fileSettles(joinFile, (found) => found.some((l) => l.endsWith(joinComment(dave, daveKey.id))));
+      expect(line).toBe(`restrict,port-forwarding,${[publicLease.port, privateLease.port].sort((a, b) => a - b).map((port) => `permitopen="127.0.0.1:${port}"`).join(',')},`
+        + `command="/usr/local/bin/tunnel-hold" ${daveKey.key} ${joinComment(dave, daveKey.id)}`);
+      expect(await keyLines(privateFile)).toEqual([
+        `restrict,port-forwarding,permitlisten="${privateLease.port}",command="/usr/local/bin/tunnel-hold" ${carolKey.key} tmuxme:${carol.userId}:${carolKey.id}`,
+      ]);
+      expect((await keyLines(join(freshDir, 'authorized_keys'))).filter((l) => l.includes(carol.userId))).toEqual([
+        expect.stringContaining(`permitlisten="${publicLease.port}",command=`),
+      ]);
+    } finally {
+      await fresh.close();
+      await rm(freshDir, { recursive: true, force: true });
+    }
+
+    // The running box, on demand: the session comes; then one declared by an event during a read stays,
+    // until a read with nothing arriving meanwhile shows the sessions service never had it.
+    const { joinFile } = besideFiles(file);
+    const daveLine = (found: string[]) => found.filter((l) => l.endsWith(joinComment(dave, daveKey.id)));
+    const report = await app.tunnelSync.converge();
+    expect(report).toMatchObject({ sessions: 2 });
+    expect(daveLine(await keyLines(joinFile))).toEqual([expect.stringContaining(`permitopen="127.0.0.1:${publicLease.port}"`)]);
+
+    const eventPort = 30_500; // outside the sessions app's range, so none of its leases can have it
+    gate.hold();
+    const converging = app.tunnelSync.converge();
+    await gate.waitForHeld();
+    await events.portLeased(erin, newId(), eventPort);
+    await events.sessionDeclared(erin, newId(), eventPort, [dave]);
+    await fileSettles(joinFile, (found) => daveLine(found).some((l) => l.includes(`permitopen="127.0.0.1:${eventPort}"`)));
+    gate.release();
+    await converging;
+    expect(daveLine(await keyLines(joinFile))).toEqual([expect.stringContaining(`permitopen="127.0.0.1:${eventPort}"`)]);
+
+    await sessions.inject({ method: 'DELETE', url: `/api/v1/pairing/sessions/${shared.id}`, headers: await bearer(carol) });
+    await app.tunnelSync.converge();
+    expect(daveLine(await keyLines(joinFile))).toEqual([expect.stringContaining(`restrict,port-forwarding,permitopen="127.0.0.1:${privateLease.port}",command=`)]);
+    const response = await app.inject({ method: 'POST', url: '/internal/v1/converge', headers: { authorization: `Service ${serviceToken}` } });
+    expect(response.json()).toMatchObject({ sessions: 1, changes: 0 });
   });
 });

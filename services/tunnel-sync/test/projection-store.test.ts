@@ -62,4 +62,30 @@ describe('ProjectionStore', () => {
     const again = await new ProjectionStore(db).load();
     expect([...again.keys].map((k) => k.keyId).sort()).toEqual(['a', 'b', 'c']);
   });
+
+  it('loads a checkpoint and log entries written before private leases and sessions', async () => {
+    const db = await database();
+    // As the release before wrote them: leases of three fields, no sessions, no ended sessions.
+    const oldDump = { keys: [['k1', 'u1', 'ssh-ed25519 k1']], leases: [['l1', 'u1', 20001]], removedKeys: [], releasedLeases: ['l0'], deletedUsers: [] };
+    await db.collection('projection_base_1').insertOne({ _id: 0 as never, data: new mongoose.mongo.Binary(Buffer.from(JSON.stringify(oldDump))) });
+    await db.collection('projection_commits').insertOne({ _id: 1 as never, at: new Date() });
+    await db.collection('projection_log_1').insertOne({ _id: 1 as never, change: { op: 'lease', leaseId: 'l2', userId: 'u1', port: 20002 } });
+
+    const store = new ProjectionStore(db);
+    const loaded = await store.load();
+    expect([...loaded.leases].sort((a, b) => a.port - b.port)).toEqual([
+      { leaseId: 'l1', userId: 'u1', port: 20001, private: false }, { leaseId: 'l2', userId: 'u1', port: 20002, private: false },
+    ]);
+    expect(loaded.size).toEqual({ keys: 1, leases: 2, sessions: 0 });
+
+    // And what it writes from there loads again, sessions included.
+    const declared: Change = { op: 'session', sessionId: 's1', hostUserId: 'u1', port: 20001, guestUserIds: ['u2'] };
+    await store.append(declared);
+    loaded.apply(declared);
+    await store.writeBase(store.rotate(), loaded.dump());
+    await store.append({ op: 'session-ended', sessionId: 's0' });
+    const again = await new ProjectionStore(db).load();
+    expect([...again.sessions]).toEqual([{ sessionId: 's1', hostUserId: 'u1', port: 20001, guestUserIds: ['u2'] }]);
+    expect(again.apply({ ...declared, sessionId: 's0' })).toBe(false);
+  });
 });

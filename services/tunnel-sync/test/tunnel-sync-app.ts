@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { ServerOptions } from '@tmuxme/service-kit';
 import { Bus } from '@tmuxme/bus';
-import { createEnvelope, KeyAdded, KeyRemoved, PortLeased, PortReleased, UserDeleted } from '@tmuxme/events';
+import { createEnvelope, KeyAdded, KeyRemoved, PortLeased, PortReleased, SessionDeclared, SessionEnded, UserDeleted } from '@tmuxme/events';
 import { parsePublicKey } from '@tmuxme/ssh-keys';
 import { buildApp, eventually, freePort, generateSshKey, testAmqpUrl, testExchanges, testMongoUrl, uniqueName } from '@tmuxme/testing';
 import tunnelSyncApp, { type TunnelSyncOptions } from '../src/app.js';
@@ -21,6 +22,12 @@ export function tunnelSyncOptions(authorizedKeysFile: string, overrides: Partial
   };
 }
 
+/** The private tunnel user's and the join user's files, where the app puts them unless told otherwise: beside the tunnel user's. */
+export const besideFiles = (authorizedKeysFile: string) => ({
+  privateFile: join(dirname(authorizedKeysFile), 'private_authorized_keys'),
+  joinFile: join(dirname(authorizedKeysFile), 'join_authorized_keys'),
+});
+
 export const buildTunnelSyncApp = (options: TunnelSyncOptions, serverOptions?: ServerOptions) => buildApp(tunnelSyncApp, options, serverOptions);
 
 export type TunnelSyncTestApp = Awaited<ReturnType<typeof buildTunnelSyncApp>>;
@@ -38,12 +45,26 @@ export async function producer(options: Pick<TunnelSyncOptions, 'exchange' | 'de
     keyRemoved: (user: User, keyId: string, key: string) => bus.publish(createEnvelope(KeyRemoved, {
       keyId, userId: user.userId, username: user.username, fingerprint: fingerprintOf(key),
     }, from('keys'))),
-    portLeased: (user: User, leaseId: string, port: number, host = tunnelHost) => bus.publish(createEnvelope(PortLeased, {
-      leaseId, userId: user.userId, username: user.username, tunnelHost: host, port, expiresAt: new Date(Date.now() + 600_000).toISOString(),
-    }, from('sessions'))),
-    portReleased: (user: User, leaseId: string, port: number, host = tunnelHost) => bus.publish(createEnvelope(PortReleased, {
+    /** `private` left out is how a lease from before private leases looks. */
+    portLeased: (user: User, leaseId: string, port: number, { host = tunnelHost, private: isPrivate }: { host?: string; private?: boolean } = {}) =>
+      bus.publish(createEnvelope(PortLeased, {
+        leaseId, userId: user.userId, username: user.username, tunnelHost: host, port, expiresAt: new Date(Date.now() + 600_000).toISOString(),
+        ...(isPrivate === undefined ? {} : { private: isPrivate }),
+      }, from('sessions'))),
+    portReleased: (user: User, leaseId: string, port: number, { host = tunnelHost }: { host?: string } = {}) => bus.publish(createEnvelope(PortReleased, {
       leaseId, userId: user.userId, username: user.username, tunnelHost: host, port,
     }, from('sessions'))),
+    sessionDeclared: (host: User, sessionId: string, port: number, guests: User[], { box = tunnelHost, private: isPrivate = false } = {}) => {
+      const jump = `ssh -J join@${box} -o HostKeyAlias=${box}:${port} -p ${port} tmuxme@127.0.0.1`;
+      return bus.publish(createEnvelope(SessionDeclared, {
+        sessionId, host: { userId: host.userId, username: host.username },
+        guests: guests.map(({ userId, username }) => ({ userId, username, access: 'rw' as const })),
+        tunnelHost: box, tunnelPort: 22, port, private: isPrivate,
+        joinCommand: isPrivate ? jump : `ssh -p ${port} tmuxme@${box}`, jumpJoinCommand: jump,
+      }, from('sessions')));
+    },
+    sessionEnded: (sessionId: string, reason: 'ended' | 'expired' | 'account-deleted' = 'ended') =>
+      bus.publish(createEnvelope(SessionEnded, { sessionId, reason }, from('sessions'))),
     userDeleted: (user: User) => bus.publish(createEnvelope(UserDeleted, { userId: user.userId, username: user.username }, from('accounts'))),
   };
 }
@@ -79,6 +100,7 @@ export async function fileSettles(file: string, check: (lines: string[]) => bool
 export const keyText = (publicKey: string) => publicKey.trim().split(' ').slice(0, 2).join(' ');
 
 export const comment = (user: User, keyId: string) => `tmuxme:${user.userId}:${keyId}`;
+export const joinComment = (user: User, keyId: string) => `tmuxme-join:${user.userId}:${keyId}`;
 
 export const newId = () => randomBytes(12).toString('hex');
 
@@ -92,4 +114,14 @@ export async function barrier(file: string, events: Producer) {
   await events.keyAdded(marker, keyId, keyText((await generateSshKey('ed25519')).publicKey));
   await events.portLeased(marker, newId(), await freePort());
   await fileSettles(file, (lines) => lines.some((line) => line.endsWith(comment(marker, keyId))));
+}
+
+/** The same for the join file: a marker guest of a marker session. */
+export async function joinBarrier(joinFile: string, events: Producer) {
+  const [host, guest] = ['host', 'guest'].map((role) => ({ userId: `u-marker-${role}-${newId()}`, username: `marker-${role}` })) as [User, User];
+  const [keyId, port] = [newId(), await freePort()];
+  await events.keyAdded(guest, keyId, keyText((await generateSshKey('ed25519')).publicKey));
+  await events.portLeased(host, newId(), port);
+  await events.sessionDeclared(host, newId(), port, [guest]);
+  await fileSettles(joinFile, (lines) => lines.some((line) => line.endsWith(joinComment(guest, keyId))));
 }

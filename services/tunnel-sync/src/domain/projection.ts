@@ -5,6 +5,7 @@ import { AuthorizedKeysWriter } from './authorized-keys-writer.js';
 import { Coalescer } from './coalescer.js';
 import type { Change, ProjectionState } from './projection-state.js';
 import { renderAuthorizedKeys, type KeyEntry } from './render-authorized-keys.js';
+import { renderJoinAuthorizedKeys } from './render-join-authorized-keys.js';
 import { sameHost, type SnapshotSource } from './snapshot-source.js';
 
 export interface ProjectionDeps {
@@ -13,6 +14,9 @@ export interface ProjectionDeps {
   /** Which leases are this box's: the `tunnelHost` that sessions stamps on them. */
   tunnelHost: string;
   authorizedKeysFile: string;
+  privateAuthorizedKeysFile: string;
+  joinAuthorizedKeysFile: string;
+  /** Owns all three files. */
   tunnelGroup: string;
   /** Absent when no service credential is configured: the box then lives on events alone. */
   snapshots?: SnapshotSource;
@@ -24,18 +28,27 @@ export interface ProjectionDeps {
 export interface ConvergeReport {
   keys: number;
   leases: number;
+  sessions: number;
   /** Entries added or tombstoned to match the snapshot. */
   changes: number;
   readMs: number;
-  /** From the start until the file was written. */
+  /** From the start until the files were written. */
   writtenMs: number;
   /** From the start until the converged state was checkpointed. */
   savedMs: number;
 }
 
+/** The box's authorized_keys files: the tunnel user's (public leases), the private tunnel user's, and the join user's. */
+export type KeyFileName = 'tunnel' | 'private' | 'join';
+const allFiles: readonly KeyFileName[] = ['tunnel', 'private', 'join'];
+/** Which files a change can alter; a lease decides which sessions count in the join file too. */
+const filesOf = (change: Change): readonly KeyFileName[] => (change.op === 'session' || change.op === 'session-ended' ? ['join'] : allFiles);
+/** The id a change adds, which a snapshot read meanwhile may lack. */
+const addedId = (change: Change) => (change.op === 'key' ? change.keyId : change.op === 'lease' ? change.leaseId : change.op === 'session' ? change.sessionId : undefined);
+
 /**
  * The box's projection: applies events and snapshots to the in-memory state (the rendering input),
- * records them durably, and keeps authorized_keys in step. Every change runs in one lane, in arrival
+ * records them durably, and keeps the authorized_keys files in step. Every change runs in one lane, in arrival
  * order; the consumer's prefetch of 1 keeps events in queue order before that.
  */
 export class Projection {
@@ -47,15 +60,21 @@ export class Projection {
   private readonly convergence = new Coalescer(() => this.convergeOnce());
   /** Checkpoint writes, one after another. */
   private saving: Promise<unknown> = Promise.resolve();
-  readonly writer: AuthorizedKeysWriter;
+  readonly writers: Readonly<Record<KeyFileName, AuthorizedKeysWriter>>;
 
   constructor(private readonly deps: ProjectionDeps) {
-    this.writer = new AuthorizedKeysWriter({
-      file: deps.authorizedKeysFile,
-      group: deps.tunnelGroup,
-      render: () => renderAuthorizedKeys(deps.state, { onInvalidKey: (key, error) => this.reportInvalid(key, error) }),
-      logger: deps.logger,
-    });
+    const onInvalidKey = (key: KeyEntry, error: Error) => this.reportInvalid(key, error);
+    const writer = (file: string, render: () => string) => new AuthorizedKeysWriter({ file, group: deps.tunnelGroup, render, logger: deps.logger });
+    this.writers = {
+      tunnel: writer(deps.authorizedKeysFile, () => renderAuthorizedKeys(deps.state, { onInvalidKey })),
+      private: writer(deps.privateAuthorizedKeysFile, () => renderAuthorizedKeys(deps.state, { private: true, onInvalidKey })),
+      join: writer(deps.joinAuthorizedKeysFile, () => renderJoinAuthorizedKeys(deps.state, { onInvalidKey })),
+    };
+  }
+
+  /** False while any of the files could not be written. */
+  get healthy(): boolean {
+    return allFiles.every((name) => this.writers[name].healthy);
   }
 
   addKey({ keyId, userId, key }: { keyId: string; userId: string; key: string }) {
@@ -67,21 +86,34 @@ export class Projection {
   }
 
   /** Leases on other boxes are none of this box's business. */
-  async lease({ leaseId, userId, tunnelHost, port }: { leaseId: string; userId: string; tunnelHost: string; port: number }) {
-    if (sameHost(tunnelHost, this.deps.tunnelHost)) await this.change({ op: 'lease', leaseId, userId, port });
+  async lease({ leaseId, userId, tunnelHost, port, private: isPrivate = false }: { leaseId: string; userId: string; tunnelHost: string; port: number; private?: boolean }) {
+    if (sameHost(tunnelHost, this.deps.tunnelHost)) await this.change({ op: 'lease', leaseId, userId, port, private: isPrivate });
   }
 
   async release({ leaseId, tunnelHost }: { leaseId: string; tunnelHost: string }) {
     if (sameHost(tunnelHost, this.deps.tunnelHost)) await this.change({ op: 'lease-released', leaseId });
   }
 
+  /** Sessions on other boxes are none of this box's business either. */
+  async declareSession({ sessionId, host, guests, tunnelHost, port }: {
+    sessionId: string; host: { userId: string }; guests: readonly { userId: string }[]; tunnelHost: string; port: number;
+  }) {
+    if (!sameHost(tunnelHost, this.deps.tunnelHost)) return;
+    await this.change({ op: 'session', sessionId, hostUserId: host.userId, port, guestUserIds: guests.map((guest) => guest.userId) });
+  }
+
+  /** SessionEnded names no box, so every box keeps the tombstone: a late SessionDeclared then changes nothing. */
+  endSession({ sessionId }: { sessionId: string }) {
+    return this.change({ op: 'session-ended', sessionId });
+  }
+
   deleteUser({ userId }: { userId: string }) {
     return this.change({ op: 'user-deleted', userId });
   }
 
-  /** Writes the file for the current state; the first call is the start-up render. */
-  write() {
-    return this.writer.request();
+  /** Writes the files for the current state; the first call is the start-up render. */
+  async write(files: readonly KeyFileName[] = allFiles): Promise<void> {
+    await Promise.all(files.map((name) => this.writers[name].request()));
   }
 
   /** Replaces the projection with a fresh snapshot; calls during one share the next. */
@@ -109,7 +141,7 @@ export class Projection {
     await this.convergence.idle();
     await this.lane;
     await this.saving;
-    await this.writer.close();
+    await Promise.all(allFiles.map((name) => this.writers[name].close()));
   }
 
   private change(change: Change): Promise<void> {
@@ -117,9 +149,9 @@ export class Projection {
       // On disk before it shows: the event is acknowledged after this, and a crash replays the log.
       await this.deps.store.append(change);
       if (this.deps.state.apply(change)) {
-        if (change.op === 'key') this.addedDuringSnapshot?.add(change.keyId);
-        if (change.op === 'lease') this.addedDuringSnapshot?.add(change.leaseId);
-        this.writer.request().catch(() => {}); // the writer logs and retries failures itself
+        const id = addedId(change);
+        if (id !== undefined) this.addedDuringSnapshot?.add(id);
+        this.write(filesOf(change)).catch(() => {}); // the writers log and retry failures themselves
       }
       if (this.deps.store.logLength >= this.deps.checkpointEvery) {
         this.checkpoint().catch((error: unknown) => this.deps.logger.warn({ err: error }, 'checkpoint failed; the log still has every change'));
@@ -139,8 +171,9 @@ export class Projection {
       const readMs = since(started);
       const { changes, saved } = await this.serially(() => ({ changes: state.replaceWith(snapshot, added), saved: this.checkpoint() }));
       let writtenMs = 0;
-      await Promise.all([this.writer.request().then(() => { writtenMs = since(started); }), saved]);
-      return { keys: snapshot.keys.length, leases: snapshot.leases.length, changes: changes.length, readMs, writtenMs, savedMs: since(started) };
+      await Promise.all([this.write().then(() => { writtenMs = since(started); }), saved]);
+      const { keys, leases, sessions } = snapshot;
+      return { keys: keys.length, leases: leases.length, sessions: sessions.length, changes: changes.length, readMs, writtenMs, savedMs: since(started) };
     } finally {
       this.addedDuringSnapshot = undefined;
     }

@@ -17,7 +17,7 @@ const lines = (text: string) => text.split('\n').filter((line) => line && !line.
 describe('renderAuthorizedKeys', () => {
   it('pins each key of a user with leases to exactly their ports, in the form of DESIGN section 5', () => {
     const keys: KeyEntry[] = [{ keyId: 'k1', userId: 'u1', key: ed25519 }, { keyId: 'k2', userId: 'u1', key: ecdsa }];
-    const leases: LeaseEntry[] = [{ leaseId: 'l2', userId: 'u1', port: 20002 }, { leaseId: 'l1', userId: 'u1', port: 20001 }];
+    const leases: LeaseEntry[] = [{ leaseId: 'l2', userId: 'u1', port: 20002, private: false }, { leaseId: 'l1', userId: 'u1', port: 20001, private: false }];
     expect(lines(renderAuthorizedKeys({ keys, leases }))).toEqual([
       `restrict,port-forwarding,permitlisten="20001",permitlisten="20002",command="/usr/local/bin/tunnel-hold" ${ed25519} tmuxme:u1:k1`,
       `restrict,port-forwarding,permitlisten="20001",permitlisten="20002",command="/usr/local/bin/tunnel-hold" ${ecdsa} tmuxme:u1:k2`,
@@ -27,7 +27,7 @@ describe('renderAuthorizedKeys', () => {
   it('leaves out users without a lease and leases without keys', () => {
     const text = renderAuthorizedKeys({
       keys: [{ keyId: 'k1', userId: 'no-lease', key: ed25519 }],
-      leases: [{ leaseId: 'l1', userId: 'no-keys', port: 20001 }],
+      leases: [{ leaseId: 'l1', userId: 'no-keys', port: 20001, private: false }],
     });
     expect(lines(text)).toEqual([]);
     expect(text).toMatch(/^# .*\n$/);
@@ -38,7 +38,7 @@ describe('renderAuthorizedKeys', () => {
       { keyId: 'b', userId: 'u2', key: rsa }, { keyId: 'a', userId: 'u1', key: ed25519 }, { keyId: 'c', userId: 'u1', key: ecdsa },
     ];
     const leases: LeaseEntry[] = [
-      { leaseId: 'x', userId: 'u2', port: 30000 }, { leaseId: 'y', userId: 'u1', port: 20001 }, { leaseId: 'z', userId: 'u2', port: 30000 },
+      { leaseId: 'x', userId: 'u2', port: 30000, private: false }, { leaseId: 'y', userId: 'u1', port: 20001, private: false }, { leaseId: 'z', userId: 'u2', port: 30000, private: false },
     ];
     const first = renderAuthorizedKeys({ keys, leases });
     const second = renderAuthorizedKeys({ keys: [...keys].reverse().map((k) => ({ ...k })), leases: [...leases].reverse() });
@@ -61,7 +61,7 @@ describe('renderAuthorizedKeys', () => {
     const keys: KeyEntry[] = smuggled.map((key, i) => ({ keyId: `bad${i}`, userId: 'u1', key }));
     keys.push({ keyId: 'good', userId: 'u1', key: ed25519 }, { keyId: 'spaced', userId: 'user one', key: ecdsa });
     const invalid: string[] = [];
-    const text = renderAuthorizedKeys({ keys, leases: [{ leaseId: 'l', userId: 'u1', port: 20001 }, { leaseId: 'm', userId: 'user one', port: 20002 }] }, {
+    const text = renderAuthorizedKeys({ keys, leases: [{ leaseId: 'l', userId: 'u1', port: 20001, private: false }, { leaseId: 'm', userId: 'user one', port: 20002, private: false }] }, {
       onInvalidKey: (key) => invalid.push(key.keyId),
     });
     expect(lines(text)).toEqual([`restrict,port-forwarding,permitlisten="20001",command="/usr/local/bin/tunnel-hold" ${ed25519} tmuxme:u1:good`]);
@@ -69,10 +69,28 @@ describe('renderAuthorizedKeys', () => {
     expect(text.split('\n')).toHaveLength(3);
   });
 
+  it('writes private leases to the private file and public ones to the tunnel file, the lines alike', () => {
+    const keys: KeyEntry[] = [{ keyId: 'k1', userId: 'u1', key: ed25519 }, { keyId: 'k2', userId: 'u2', key: ecdsa }];
+    const leases: LeaseEntry[] = [
+      { leaseId: 'public', userId: 'u1', port: 20001, private: false },
+      { leaseId: 'hidden', userId: 'u1', port: 20002, private: true },
+      { leaseId: 'only-hidden', userId: 'u2', port: 20003, private: true },
+    ];
+    expect(lines(renderAuthorizedKeys({ keys, leases }))).toEqual([
+      `restrict,port-forwarding,permitlisten="20001",command="/usr/local/bin/tunnel-hold" ${ed25519} tmuxme:u1:k1`,
+    ]);
+    const privateFile = renderAuthorizedKeys({ keys, leases }, { private: true });
+    expect(lines(privateFile)).toEqual([
+      `restrict,port-forwarding,permitlisten="20002",command="/usr/local/bin/tunnel-hold" ${ed25519} tmuxme:u1:k1`,
+      `restrict,port-forwarding,permitlisten="20003",command="/usr/local/bin/tunnel-hold" ${ecdsa} tmuxme:u2:k2`,
+    ]);
+    expect(privateFile).toMatch(/^# .*private lease.*\n/);
+  });
+
   it('skips ports sshd would not take', () => {
     const keys = [{ keyId: 'k', userId: 'u', key: ed25519 }];
     for (const port of [0, -1, 65536, 2.5, Number.NaN]) {
-      expect(lines(renderAuthorizedKeys({ keys, leases: [{ leaseId: 'l', userId: 'u', port }] }))).toEqual([]);
+      expect(lines(renderAuthorizedKeys({ keys, leases: [{ leaseId: 'l', userId: 'u', port, private: false }] }))).toEqual([]);
     }
   });
 });

@@ -5,6 +5,7 @@ import { SnapshotSource } from './snapshot-source.js';
 
 /** What a converging box accepts as a snapshot: whole streams only, since what a snapshot lacks gets tombstoned. */
 const lease = { leaseId: 'l1', userId: 'u1', username: 'ann', tunnelHost: 'box.test', port: 20001, expiresAt: '2026-01-01T00:00:00.000Z' };
+const session = { sessionId: 's1', hostUserId: 'u1', port: 20001, guestUserIds: ['u2', 'u3'] };
 const key = { keyId: 'k1', userId: 'u1', username: 'ann', type: 'ssh-ed25519', key: 'ssh-ed25519 AAAA', fingerprint: 'SHA256:x' };
 let keysBody = '';
 let server: Server;
@@ -17,8 +18,12 @@ beforeAll(async () => {
       // Sent in two writes split mid-line, as a real stream may arrive.
       response.write(keysBody.slice(0, 10));
       response.end(keysBody.slice(10));
+    } else if (request.url?.startsWith('/internal/v1/snapshot/sessions?tunnelHost=BOX.test')) {
+      response.end(`${JSON.stringify(session)}\n{"end":true,"count":1}\n`);
     } else {
-      response.end(`${JSON.stringify(lease)}\n${JSON.stringify({ ...lease, leaseId: 'l2', tunnelHost: 'other.test' })}\n{"end":true,"count":2}\n`);
+      // One lease line from before private leases, without the field: public.
+      const lines = [{ ...lease, private: true }, { ...lease, leaseId: 'l2', tunnelHost: 'other.test' }, { ...lease, leaseId: 'l3', port: 20003 }];
+      response.end(`${lines.map((line) => JSON.stringify(line)).join('\n')}\n{"end":true,"count":3}\n`);
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -28,11 +33,12 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 describe('snapshot source', () => {
-  it('reads both streams whole, and keeps only this box\'s leases', async () => {
+  it('reads the three streams whole, and keeps only this box\'s leases', async () => {
     keysBody = `${JSON.stringify(key)}\n{"end":true,"count":1}\n`;
     expect(await source.read()).toEqual({
       keys: [{ keyId: 'k1', userId: 'u1', key: 'ssh-ed25519 AAAA' }],
-      leases: [{ leaseId: 'l1', userId: 'u1', port: 20001 }],
+      leases: [{ leaseId: 'l1', userId: 'u1', port: 20001, private: true }, { leaseId: 'l3', userId: 'u1', port: 20003, private: false }],
+      sessions: [session],
     });
   });
 
@@ -41,5 +47,13 @@ describe('snapshot source', () => {
     await expect(source.read()).rejects.toThrow(/cut short/);
     keysBody = `${JSON.stringify(key)}\n{"end":true,"count":2}\n`;
     await expect(source.read()).rejects.toThrow(/not a snapshot item/);
+  });
+
+  it('fails the whole read when the sessions stream is not one', async () => {
+    keysBody = `${JSON.stringify(key)}\n{"end":true,"count":1}\n`;
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // This server answers another box's sessions path with lease lines.
+    const elsewhere = new SnapshotSource({ keysUrl: url, sessionsUrl: url, serviceToken: 'token', tunnelHost: 'elsewhere.test' });
+    await expect(elsewhere.read()).rejects.toThrow(/snapshot\/sessions\?tunnelHost=elsewhere.test sent a line that is not a snapshot item/);
   });
 });

@@ -12,26 +12,33 @@ export interface SnapshotSourceOptions {
 
 const Id = Type.String({ minLength: 1 });
 const KeyItem = Type.Object({ keyId: Id, userId: Id, key: Type.String() });
-const LeaseItem = Type.Object({ leaseId: Id, userId: Id, tunnelHost: Type.String(), port: Type.Integer() });
+// `private` is optional so a box still converges against a sessions service from before private leases.
+const LeaseItem = Type.Object({ leaseId: Id, userId: Id, tunnelHost: Type.String(), port: Type.Integer(), private: Type.Optional(Type.Boolean()) });
+const SessionItem = Type.Object({ sessionId: Id, hostUserId: Id, port: Type.Integer(), guestUserIds: Type.Array(Id) });
 
 export const sameHost = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 /**
- * Reads every live key (from keys) and this box's live leases (from sessions) through their internal
- * snapshot routes. Any failure fails the whole read: a partial snapshot would tombstone what it missed.
+ * Reads every live key (from keys) and this box's live leases and sessions (from sessions) through
+ * their internal snapshot routes. Any failure fails the whole read: a partial snapshot would tombstone what it missed.
  */
 export class SnapshotSource {
   constructor(private readonly options: SnapshotSourceOptions) {}
 
   async read(signal?: AbortSignal): Promise<Snapshot> {
     const { keysUrl, sessionsUrl, tunnelHost } = this.options;
-    const [keys, leases] = await Promise.all([
+    const ofBox = `?${new URLSearchParams({ tunnelHost })}`;
+    const sessionsBase = `${sessionsUrl.replace(/\/$/, '')}/internal/v1/snapshot`;
+    const [keys, leases, sessions] = await Promise.all([
       this.all(`${keysUrl.replace(/\/$/, '')}/internal/v1/snapshot/keys`, KeyItem, signal),
-      this.all(`${sessionsUrl.replace(/\/$/, '')}/internal/v1/snapshot/leases?${new URLSearchParams({ tunnelHost })}`, LeaseItem, signal),
+      this.all(`${sessionsBase}/leases${ofBox}`, LeaseItem, signal),
+      this.all(`${sessionsBase}/sessions${ofBox}`, SessionItem, signal),
     ]);
     return {
       keys: keys.map(({ keyId, userId, key }) => ({ keyId, userId, key })),
-      leases: leases.filter((l) => sameHost(l.tunnelHost, tunnelHost)).map(({ leaseId, userId, port }) => ({ leaseId, userId, port })),
+      leases: leases.filter((l) => sameHost(l.tunnelHost, tunnelHost))
+        .map(({ leaseId, userId, port, private: isPrivate = false }) => ({ leaseId, userId, port, private: isPrivate })),
+      sessions: sessions.map(({ sessionId, hostUserId, port, guestUserIds }) => ({ sessionId, hostUserId, port, guestUserIds })),
     };
   }
 

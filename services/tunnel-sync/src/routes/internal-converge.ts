@@ -4,7 +4,7 @@ import { ErrorResponse, HttpError } from '@tmuxme/service-kit';
 import type { Projection } from '../domain/projection.js';
 
 /**
- * Converges the box from the keys and lease snapshots now, for an operator or a deploy script that
+ * Converges the box from the key, lease and session snapshots now, for an operator or a deploy script that
  * knows the box missed events. Services only, like every `/internal` route.
  */
 export const internalConvergeRoutes: FastifyPluginAsyncTypebox<{ projection: Projection }> = async (app, { projection }) => {
@@ -14,7 +14,7 @@ export const internalConvergeRoutes: FastifyPluginAsyncTypebox<{ projection: Pro
     schema: {
       response: {
         200: Type.Object({
-          keys: Type.Integer(), leases: Type.Integer(), changes: Type.Integer(),
+          keys: Type.Integer(), leases: Type.Integer(), sessions: Type.Integer(), changes: Type.Integer(),
           readMs: Type.Integer(), writtenMs: Type.Integer(), savedMs: Type.Integer(),
         }),
         401: ErrorResponse,
