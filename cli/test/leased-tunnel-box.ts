@@ -13,7 +13,9 @@ export interface LeasedTunnelBox {
   /** A temporary folder of the test's, removed by stop(). */
   work: string;
   leasedPort: number;
-  /** May listen on leasedPort. */
+  /** Leased privately: the host key may listen on it only as tunnel-private, whose sshd binds loopback. */
+  privateLeasedPort: number;
+  /** May listen on leasedPort (as tunnel) and privateLeasedPort (as tunnel-private). */
   hostKeyFile: string;
   /** Unknown to the box. */
   strangerKeyFile: string;
@@ -33,12 +35,16 @@ export async function startLeasedTunnelBox(): Promise<LeasedTunnelBox> {
   const [box, host, stranger, locked, leasedPort] = await Promise.all([
     startTunnelBox(), privateKeyFile('host'), privateKeyFile('stranger'), privateKeyFile('locked'), freePort(),
   ]);
+  let privateLeasedPort = await freePort();
+  while (privateLeasedPort === leasedPort) privateLeasedPort = await freePort();
   await run('ssh-keygen', ['-p', '-q', '-P', '', '-N', 'a passphrase', '-f', locked.path]);
-  // As tunnel-sync writes it for a user holding a lease on leasedPort (DESIGN section 5).
-  await writeAuthorizedKeys(box, [host, locked].map(({ publicKey }, i) =>
-    `restrict,port-forwarding,permitlisten="${leasedPort}",command="/usr/local/bin/tunnel-hold" ${publicKey} tmuxme:u-host:k${i}`));
+  // As tunnel-sync writes them for a user holding a public lease on leasedPort and a private one on privateLeasedPort.
+  const lines = (port: number) => [host, locked].map(({ publicKey }, i) =>
+    `restrict,port-forwarding,permitlisten="${port}",command="/usr/local/bin/tunnel-hold" ${publicKey} tmuxme:u-host:k${i}`);
+  await writeAuthorizedKeys(box, lines(leasedPort));
+  await writeAuthorizedKeys(box, lines(privateLeasedPort), { user: 'tunnel-private' });
   return {
-    box, work, leasedPort, hostKeyFile: host.path, strangerKeyFile: stranger.path, lockedKeyFile: locked.path,
+    box, work, leasedPort, privateLeasedPort, hostKeyFile: host.path, strangerKeyFile: stranger.path, lockedKeyFile: locked.path,
     async stop() {
       await box.stop();
       await rm(work, { recursive: true, force: true });

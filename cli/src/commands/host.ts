@@ -11,6 +11,7 @@ const options = {
   'no-attach': { type: 'boolean' },
   'system-sshd': { type: 'boolean' },
   'ssh-port': { type: 'string' },
+  private: { type: 'boolean' },
   identity: { type: 'string', short: 'i' },
 } as const;
 
@@ -27,11 +28,15 @@ command to join; append :ro to a guest to let them watch without typing.
 
   tmuxme alice            alice may type
   tmuxme alice bob:ro     bob only watches
+  tmuxme --private alice  only alice, and only through the box's SSH port
 
 Guests arrive through the tunnel box at an SSH server inside tmuxme: no root, no sshd, and
 nothing listening on this machine. Quitting (q, Ctrl-C, or leaving tmux) ends the session and
 undoes everything it set up.
 
+  --private           a private session: the box's port answers only on the box itself, so
+                      guests come in through the box's SSH port as its jump user, and only
+                      the guests invited here (their invitation shows only that command)
   --no-tui            print plain progress lines instead of the interactive screen
   --json              print one JSON event per line (implies --no-tui)
   --no-attach         do not attach this terminal to tmux; run until Ctrl-C or the session ends
@@ -49,7 +54,7 @@ ${serverUsage}`,
     const output: HostOutput = values.json ? 'json' : values['no-tui'] || !process.stdout.isTTY ? 'lines' : 'tui';
     return hostSession({
       guests: parseGuests(positionals), output, attach: !values['no-attach'], systemSshd: values['system-sshd'] ?? false, sshPort,
-      identity: values.identity, server: values.server,
+      private: values.private ?? false, identity: values.identity, server: values.server,
     });
   }),
 };

@@ -40,7 +40,10 @@ beforeAll(async () => {
     await writeFile(keyFiles[name], key.privateKey, { mode: 0o600 });
   }
   await writeAuthorizedKeys(box, [`restrict,port-forwarding,permitlisten="${port}",command="/usr/local/bin/tunnel-hold" ${publicKeys.host} tmuxme:u-host:k0`]);
-  lease = { port, tunnelHost: box.host, tunnelPort: box.port, tunnelHostKey: box.hostPublicKey, leaseId: 'l-test', expiresAt: new Date(Date.now() + 60_000).toISOString() };
+  lease = {
+    port, tunnelHost: box.host, tunnelPort: box.port, tunnelHostKey: box.hostPublicKey, leaseId: 'l-test',
+    expiresAt: new Date(Date.now() + 60_000).toISOString(), private: false, tunnelUser: 'tunnel',
+  };
   backend = await createEmbeddedBackend({
     identity: keyFiles.host, hostKeyFile: join(work, 'config', 'host_ed25519'), socketRoot: join(work, 'sockets'),
     env: { HOME: '/nonexistent' }, notice: (message) => notices.push(message),

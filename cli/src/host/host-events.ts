@@ -46,8 +46,13 @@ export const connectionKey = (guest: ConnectedGuest): string => guest.connection
 
 export interface ReadySession {
   id: string;
+  /** Reachable only through the box's SSH port: show the jump commands alone. */
+  private: boolean;
   joinCommand: string;
   pinnedJoinCommand?: string;
+  /** Through the box's SSH port as its jump user, for guests whose network lets only that port out. */
+  jumpJoinCommand: string;
+  pinnedJumpJoinCommand?: string;
   hostKeyFingerprint?: string;
   guests: Guest[];
   /** How the host attaches: `tmux -S <socket> attach-session`. */

@@ -1,24 +1,39 @@
 import { describe, expect, it } from '@jest/globals';
 import { eventually } from '../../test/eventually.js';
-import type { PortLease } from '../lib/api-client.js';
+import type { PortLease, SessionInput } from '../lib/api-client.js';
 import type { HostBackend } from './host-backend.js';
 import type { ConnectedGuest, Guest, HostEvent } from './host-events.js';
 import { HostFlow, type HostApi } from './host-flow.js';
 
 const guests: Guest[] = [{ username: 'alice', access: 'rw' }, { username: 'bob', access: 'ro' }];
-const lease: PortLease = { port: 20001, tunnelHost: 'box', tunnelPort: 22, tunnelHostKey: 'k', leaseId: 'l1', expiresAt: new Date(Date.now() + 60_000).toISOString() };
+const lease: PortLease = {
+  port: 20001, tunnelHost: 'box', tunnelPort: 22, tunnelHostKey: 'k', leaseId: 'l1', expiresAt: new Date(Date.now() + 60_000).toISOString(),
+  private: false, tunnelUser: 'tunnel',
+};
+const jumpJoinCommand = 'ssh -J join@box -o HostKeyAlias=box:20001 -p 20001 tmuxme@127.0.0.1';
 
-/** The service's side, in memory: what the flow asks of it is recorded. */
-function memoryApi(calls: string[]): HostApi {
+/**
+ * The service's side, in memory: what the flow asks of it is recorded. `honoursPrivate: false` is a server
+ * from before private leases, which ignores `?private=true`.
+ */
+function memoryApi(calls: string[], { honoursPrivate = true } = {}): HostApi {
   return {
     publicKeys: async (username) => [{ id: `k-${username}`, type: 'ssh-ed25519', key: `ssh-ed25519 ${username}`, fingerprint: '' }],
-    leasePort: async () => lease,
+    async leasePort(options) {
+      calls.push(`lease${options?.private ? ' private' : ''}`);
+      const isPrivate = honoursPrivate && options?.private === true;
+      return { ...lease, private: isPrivate, tunnelUser: isPrivate ? 'tunnel-private' : 'tunnel' };
+    },
     giveBackLease: async () => void calls.push('give back'),
-    declareSession: async (input) => ({
-      id: 's1', role: 'host', host: { username: 'hana' }, port: input.port, tunnelHost: 'box', tunnelPort: 22,
-      guests,
-      joinCommand: 'ssh -p 20001 tmuxme@box', createdAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 60_000).toISOString(),
-    }),
+    async declareSession(input: SessionInput) {
+      calls.push(`declare ${JSON.stringify(input.private)}`);
+      const isPrivate = input.private ?? false;
+      return {
+        id: 's1', role: 'host', host: { username: 'hana' }, port: input.port, tunnelHost: 'box', tunnelPort: 22, tunnelHostKey: 'k',
+        guests, private: isPrivate, joinCommand: isPrivate ? jumpJoinCommand : 'ssh -p 20001 tmuxme@box', jumpJoinCommand,
+        createdAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      };
+    },
     heartbeat: async () => ({ expiresAt: new Date(Date.now() + 60_000).toISOString() }),
     endSession: async () => void calls.push('end session'),
   };
@@ -34,7 +49,10 @@ function memoryBackend(calls: string[]) {
     ensureGuestUser: async () => 'none needed',
     admitGuests: async () => {},
     dismissGuests: async () => void calls.push('dismiss'),
-    openTunnel: async () => ({ dropped: new Promise<Error>(() => {}), close: async () => void calls.push('close tunnel') }),
+    async openTunnel(opened) {
+      calls.push(`tunnel as ${opened.tunnelUser}`);
+      return { dropped: new Promise<Error>(() => {}), close: async () => void calls.push('close tunnel') };
+    },
     startTmux: async () => {},
     tmuxRunning: async () => true,
     tmuxEnded: () => tmuxEnded,
@@ -84,7 +102,7 @@ describe('the host flow', () => {
     expect(await flow.disconnectGuest('1')).toBe(false);
 
     await flow.end('test over');
-    expect(calls).toEqual(['disconnect 1', 'disconnect 1', 'end session', 'close tunnel', 'dismiss']);
+    expect(calls).toEqual(['lease', 'tunnel as tunnel', 'declare undefined', 'disconnect 1', 'disconnect 1', 'end session', 'close tunnel', 'dismiss']);
   });
 
   it('ends the session as soon as the backend says tmux ended, with no poll due', async () => {
@@ -96,6 +114,29 @@ describe('the host flow', () => {
     endTmux();
     await flow.over;
     expect(events.at(-1)).toEqual({ type: 'ended', reason: 'the tmux session ended', problems: [] });
-    expect(calls).toEqual(['end session', 'close tunnel', 'dismiss']);
+    expect(calls).toEqual(['lease', 'tunnel as tunnel', 'declare undefined', 'end session', 'close tunnel', 'dismiss']);
+  });
+
+  it('--private: leases a private port, tunnels as the lease\'s user, declares it private and reports the jump command', async () => {
+    const calls: string[] = [];
+    const events: HostEvent[] = [];
+    const { backend } = memoryBackend(calls);
+    const flow = new HostFlow({ api: memoryApi(calls), backend, guests, private: true, emit: (event) => events.push(event), pollGuestsMs: 3_600_000, heartbeatMs: 3_600_000 });
+    await flow.start();
+    expect(calls).toEqual(['lease private', 'tunnel as tunnel-private', 'declare true']);
+    expect(events).toContainEqual({ type: 'step', id: 'lease', status: 'done', at: expect.any(Number), detail: 'private port 20001 on box' });
+    expect(events).toContainEqual({ type: 'step', id: 'tunnel', status: 'done', at: expect.any(Number), detail: "box:20001 forwards to this machine (on the box's loopback only)" });
+    expect(events.find((event) => event.type === 'ready')).toMatchObject({ session: { private: true, joinCommand: jumpJoinCommand, jumpJoinCommand } });
+    await flow.end('test over');
+  });
+
+  it('--private: never hosts publicly on a server that leased a public port, and gives that lease back', async () => {
+    const calls: string[] = [];
+    const events: HostEvent[] = [];
+    const { backend } = memoryBackend(calls);
+    const flow = new HostFlow({ api: memoryApi(calls, { honoursPrivate: false }), backend, guests, private: true, emit: (event) => events.push(event) });
+    await expect(flow.start()).rejects.toThrow('the server leased a public port (20001) though a private one was asked for');
+    expect(calls).toEqual(['lease private', 'give back', 'dismiss']);
+    expect(events.some((event) => event.type === 'ready')).toBe(false);
   });
 });

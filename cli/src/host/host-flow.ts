@@ -9,6 +9,8 @@ export interface HostFlowOptions {
   api: HostApi;
   backend: HostBackend;
   guests: Guest[];
+  /** `--private`: the box binds the port to its loopback, so only invited guests reach it, through the jump user. */
+  private?: boolean;
   emit: (event: HostEvent) => void;
   /** How long an authentication refusal right after leasing is retried: the box catches up with the lease. */
   tunnelAuthRetryMs?: number;
@@ -72,7 +74,9 @@ export class HostFlow {
       await backend.startTmux();
     });
     const hostKey = await backend.hostKey();
-    const session = await this.step('declare', () => api.declareSession({ port: lease.port, guests, hostKey }), (s) => `session ${s.id}`);
+    // Sent only when private: a public declaration stays what servers before private leases accept.
+    const declaration = { port: lease.port, guests, hostKey, ...(lease.private ? { private: true } : {}) };
+    const session = await this.step('declare', () => api.declareSession(declaration), (s) => `session ${s.id}`);
     // From here on the session holds the lease: ending the session releases it.
     this.session = session;
     this.undo.push({ label: 'end the session', run: () => api.endSession(session.id) });
@@ -80,7 +84,8 @@ export class HostFlow {
     emit({
       type: 'ready',
       session: {
-        id: session.id, joinCommand: session.joinCommand, pinnedJoinCommand: session.pinnedJoinCommand,
+        id: session.id, private: session.private, joinCommand: session.joinCommand, pinnedJoinCommand: session.pinnedJoinCommand,
+        jumpJoinCommand: session.jumpJoinCommand, pinnedJumpJoinCommand: session.pinnedJumpJoinCommand,
         hostKeyFingerprint: session.hostKeyFingerprint, guests: session.guests, attachCommand: backend.attachCommand(),
       },
     });
@@ -151,11 +156,12 @@ export class HostFlow {
   private async leaseAndTunnel(): Promise<PortLease> {
     const { api, portAttempts = 3 } = this.options;
     for (let attempt = 1; ; attempt += 1) {
-      const lease = await this.step('lease', () => api.leasePort(), (held) => `port ${held.port} on ${held.tunnelHost}`);
+      const lease = await this.step('lease', () => this.leasePort(), (held) => `${held.private ? 'private ' : ''}port ${held.port} on ${held.tunnelHost}`);
       const giveBack = { label: `give back the lease on port ${lease.port}`, run: () => (this.session ? Promise.resolve() : api.giveBackLease(lease.leaseId)) };
       this.undo.push(giveBack);
       try {
-        this.tunnel = await this.step('tunnel', () => this.openTunnelRetryingAuth(lease), () => `${lease.tunnelHost}:${lease.port} forwards to this machine`);
+        const forwards = `${lease.tunnelHost}:${lease.port} forwards to this machine${lease.private ? " (on the box's loopback only)" : ''}`;
+        this.tunnel = await this.step('tunnel', () => this.openTunnelRetryingAuth(lease), () => forwards);
         this.undo.push({ label: 'close the tunnel', run: () => this.tunnel?.close() ?? Promise.resolve() });
         this.lease = lease;
         return lease;
@@ -166,6 +172,18 @@ export class HostFlow {
         await giveBack.run().catch(() => {});
       }
     }
+  }
+
+  /** A lease of the kind asked for: a server that ignores `private` must not turn a private session public. */
+  private async leasePort(): Promise<PortLease> {
+    const { api, private: isPrivate = false } = this.options;
+    const lease = await api.leasePort({ private: isPrivate });
+    if (isPrivate && lease.private !== true) {
+      await api.giveBackLease(lease.leaseId).catch(() => {});
+      throw new Error(`the server leased a public port (${lease.port}) though a private one was asked for: it does not know private sessions yet. `
+        + 'Host without --private, or ask its operator to upgrade.');
+    }
+    return lease;
   }
 
   private async openTunnelRetryingAuth(lease: PortLease): Promise<OpenTunnel> {

@@ -18,6 +18,8 @@ export interface HostSessionOptions {
   /** The seed's way (DESIGN section 6) instead of tmuxme serving the guests' SSH itself. */
   systemSshd: boolean;
   sshPort: number;
+  /** The box binds the port to its loopback: guests reach it only through its SSH port, as invited jump users. */
+  private: boolean;
   identity?: string;
   server?: string;
 }
@@ -38,7 +40,7 @@ export async function hostSession(options: HostSessionOptions): Promise<number> 
   const backend = options.systemSshd
     ? await createSeedBackend({ sshPort: options.sshPort, identity: options.identity })
     : await createEmbeddedBackend({ identity: options.identity, notice });
-  const flow = new HostFlow({ api, backend, guests: options.guests, emit: store.dispatch });
+  const flow = new HostFlow({ api, backend, guests: options.guests, private: options.private, emit: store.dispatch });
   const stop = (signal: string) => void flow.end(signal === 'SIGINT' ? 'you pressed Ctrl-C' : `received ${signal}`);
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   signals.forEach((signal) => process.on(signal, stop));

@@ -3,7 +3,8 @@ import type { HostEvent } from './host-events.js';
 import { jsonReporter, lineReporter } from './reporters.js';
 
 const session = {
-  id: 's1', joinCommand: 'ssh -p 20001 tmuxme@box', hostKeyFingerprint: 'SHA256:k', pinnedJoinCommand: 'ssh -o X -p 20001 tmuxme@box',
+  id: 's1', private: false, joinCommand: 'ssh -p 20001 tmuxme@box', hostKeyFingerprint: 'SHA256:k', pinnedJoinCommand: 'ssh -o X -p 20001 tmuxme@box',
+  jumpJoinCommand: 'ssh -J join@box -o HostKeyAlias=box:20001 -p 20001 tmuxme@127.0.0.1', pinnedJumpJoinCommand: 'ssh -o Y -o ProxyCommand=Z -p 20001 tmuxme@127.0.0.1',
   guests: [{ username: 'alice', access: 'rw' as const }, { username: 'bob', access: 'ro' as const }], attachCommand: [],
 };
 const since = new Date(0);
@@ -40,6 +41,8 @@ describe('reporters', () => {
       'Guests join with: ssh -p 20001 tmuxme@box',
       'Host key: SHA256:k',
       'Pinned: ssh -o X -p 20001 tmuxme@box',
+      'Through the box\'s SSH port: ssh -J join@box -o HostKeyAlias=box:20001 -p 20001 tmuxme@127.0.0.1',
+      'Pinned, through the SSH port: ssh -o Y -o ProxyCommand=Z -p 20001 tmuxme@127.0.0.1',
       'Invited: alice, bob (read-only)',
       'alice connected (may type) at 14:05',
       'alice left at 14:20',
@@ -49,9 +52,25 @@ describe('reporters', () => {
     ]);
   });
 
-  it('--json: one parseable line per event', () => {
+  it('--no-tui, for a private session: why, and only the commands through the SSH port', () => {
+    const lines: string[] = [];
+    const privately = { ...session, private: true, joinCommand: session.jumpJoinCommand, pinnedJoinCommand: session.pinnedJumpJoinCommand };
+    lineReporter((line) => lines.push(line))({ type: 'ready', session: privately });
+    expect(lines).toEqual([
+      "private: reachable only through the relay's SSH port, for invited guests",
+      'Guests join with: ssh -J join@box -o HostKeyAlias=box:20001 -p 20001 tmuxme@127.0.0.1',
+      'Host key: SHA256:k',
+      'Pinned: ssh -o Y -o ProxyCommand=Z -p 20001 tmuxme@127.0.0.1',
+      'Invited: alice, bob (read-only)',
+    ]);
+  });
+
+  it('--json: one parseable line per event, the ready one with every join command', () => {
     const lines: string[] = [];
     events.forEach(jsonReporter((line) => lines.push(line)));
     expect(lines.map((line) => JSON.parse(line).type)).toEqual(events.map((e) => e.type));
+    expect(JSON.parse(lines.find((line) => line.includes('"ready"'))!).session).toMatchObject({
+      private: false, joinCommand: session.joinCommand, jumpJoinCommand: session.jumpJoinCommand, pinnedJumpJoinCommand: session.pinnedJumpJoinCommand,
+    });
   });
 });

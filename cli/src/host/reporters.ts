@@ -1,3 +1,4 @@
+import { joinChoices } from '../lib/join-commands.js';
 import { stepTitle, type ConnectedGuest, type HostEvent, type HostMode } from './host-events.js';
 import { clock } from './host-view.js';
 
@@ -25,9 +26,13 @@ export function lineReporter(write: Write): (event: HostEvent) => void {
         return write(`note: ${event.message}`);
       case 'ready': {
         const { session } = event;
-        write(`Guests join with: ${session.joinCommand}`);
+        const { command, pinned, viaSshPort, privateReason } = joinChoices(session);
+        if (privateReason) write(privateReason);
+        write(`Guests join with: ${command}`);
         if (session.hostKeyFingerprint) write(`Host key: ${session.hostKeyFingerprint}`);
-        if (session.pinnedJoinCommand) write(`Pinned: ${session.pinnedJoinCommand}`);
+        if (pinned) write(`Pinned: ${pinned}`);
+        if (viaSshPort) write(`Through the box's SSH port: ${viaSshPort.command}`);
+        if (viaSshPort?.pinned) write(`Pinned, through the SSH port: ${viaSshPort.pinned}`);
         return write(`Invited: ${session.guests.map((g) => `${g.username}${g.access === 'ro' ? ' (read-only)' : ''}`).join(', ')}`);
       }
       case 'guest': {

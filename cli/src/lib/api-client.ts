@@ -16,10 +16,22 @@ export interface ApiTokenSummary { id: string; name: string; hint: string; creat
 export interface CreatedApiToken { id: string; name: string; token: string }
 export interface SshKey { id: string; title: string; type: string; key: string; fingerprint: string; createdAt: string }
 export interface PublicKey { id: string; type: string; key: string; fingerprint: string }
-export interface PortLease { port: number; tunnelHost: string; tunnelPort: number; tunnelHostKey: string; leaseId: string; expiresAt: string }
+export interface PortLease {
+  port: number;
+  tunnelHost: string;
+  tunnelPort: number;
+  tunnelHostKey: string;
+  leaseId: string;
+  expiresAt: string;
+  /** A private lease may only be bound to the box's loopback: guests reach it through the jump user alone. */
+  private: boolean;
+  /** The box account the host logs in as for this lease: `tunnel`, or `tunnel-private` for a private lease. */
+  tunnelUser: string;
+}
 export type GuestAccess = 'rw' | 'ro';
 export type GuestInput = string | { username: string; access?: GuestAccess };
-export interface SessionInput { port: number; guests: GuestInput[]; hostKey?: string }
+/** `private` must match the lease's, or the server refuses the session (PRIVATE_MISMATCH). */
+export interface SessionInput { port: number; guests: GuestInput[]; hostKey?: string; private?: boolean }
 export interface PairingSession {
   id: string;
   role: 'host' | 'guest';
@@ -28,12 +40,21 @@ export interface PairingSession {
   tunnelHost: string;
   tunnelPort: number;
   guests: { username: string; access: GuestAccess }[];
+  /** Reachable only through the box's SSH port (the jump user), for invited guests. */
+  private: boolean;
+  /** Straight to the leased port; for a private session the same as jumpJoinCommand. */
   joinCommand: string;
+  /** Through the box's own SSH port as the jump user `join`: for networks that let only a few ports out. */
+  jumpJoinCommand: string;
+  /** The box's host key (`<type> <base64>`), so the jump hop can be pinned too. */
+  tunnelHostKey: string;
   /** The host's SSH host key (`<type> <base64>`), when the host declared one. */
   hostKey?: string;
   hostKeyFingerprint?: string;
   /** Present when the host declared its SSH host key; it carries that key inline. */
   pinnedJoinCommand?: string;
+  /** jumpJoinCommand with both hops pinned: present when the host declared its host key. */
+  pinnedJumpJoinCommand?: string;
   createdAt: string;
   expiresAt: string;
 }
@@ -100,7 +121,10 @@ export class TmuxmeApi {
     return this.send('GET', `/api/v1/users/${encodeURIComponent(username)}/keys.json`);
   }
 
-  leasePort(): Promise<PortLease> { return this.signedIn('GET', '/api/v1/pairing/port'); }
+  /** `private`: a port the box binds to its loopback only, reachable through the jump user alone. */
+  leasePort({ private: isPrivate = false }: { private?: boolean } = {}): Promise<PortLease> {
+    return this.signedIn('GET', `/api/v1/pairing/port${isPrivate ? '?private=true' : ''}`);
+  }
   /** For a lease no session was declared on: the port is free again at once, not when the lease expires. */
   giveBackLease(leaseId: string): Promise<void> { return this.signedIn('DELETE', `/api/v1/pairing/port/${encodeURIComponent(leaseId)}`); }
   declareSession(input: SessionInput): Promise<PairingSession> { return this.signedIn('POST', '/api/v1/pairing/sessions', input); }

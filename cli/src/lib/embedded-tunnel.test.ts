@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { canConnect, exchange, freePort, generateSshKey, type TunnelBox } from '@tmuxme/testing';
 import { eventually } from '../../test/eventually.js';
+import { itBindsLeasesWhereTheBoxSays } from '../../test/lease-binding.js';
 import { startLeasedTunnelBox, type LeasedTunnelBox } from '../../test/leased-tunnel-box.js';
 import { openEmbeddedTunnel, type EmbeddedTunnel, type EmbeddedTunnelOptions } from './embedded-tunnel.js';
 import { TunnelAuthRefused, TunnelFailed, TunnelHostKeyMismatch, TunnelPortRefused } from './reverse-tunnel.js';
@@ -34,10 +35,10 @@ afterAll(async () => {
 /** Echoes every stream that arrives, standing in for the guests' SSH server. */
 const echo = (stream: Duplex) => stream.pipe(stream);
 
-async function open(overrides: Partial<EmbeddedTunnelOptions> & { port?: number; hostKey?: string } = {}): Promise<EmbeddedTunnel> {
-  const { port = leasedPort, hostKey = box.hostPublicKey, ...rest } = overrides;
+async function open(overrides: Partial<EmbeddedTunnelOptions> & { port?: number; hostKey?: string; tunnelUser?: string } = {}): Promise<EmbeddedTunnel> {
+  const { port = leasedPort, hostKey = box.hostPublicKey, tunnelUser, ...rest } = overrides;
   const tunnel = await openEmbeddedTunnel({
-    lease: { port, tunnelHost: box.host, tunnelPort: box.port, tunnelHostKey: hostKey },
+    lease: { port, tunnelHost: box.host, tunnelPort: box.port, tunnelHostKey: hostKey, tunnelUser },
     onConnection: echo, identityFile: hostKeyFile, env: noAgent, readyTimeoutMs: 15_000,
     ...rest,
   });
@@ -60,6 +61,8 @@ describe('the embedded reverse tunnel', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(dropped).toBe(false);
   });
+
+  itBindsLeasesWhereTheBoxSays(() => fixture, open);
 
   it('closes a stream once the guest hangs up, as a socket would', async () => {
     const closed: Promise<void>[] = [];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import ssh2, { type AgentAuthMethod, type ClientErrorExtensions, type ConnectConfig, type ParsedKey, type PublicKeyAuthMethod, type ServerHostKeyAlgorithm } from 'ssh2';
 import {
-  TunnelAuthRefused, TunnelFailed, TunnelHostKeyMismatch, TunnelPortRefused, type TunnelError, type TunnelLease,
+  TunnelAuthRefused, TunnelFailed, TunnelHostKeyMismatch, TunnelPortRefused, tunnelUserOf, type TunnelError, type TunnelLease,
 } from './reverse-tunnel.js';
 
 export interface EmbeddedTunnelOptions {
@@ -28,13 +28,11 @@ export interface EmbeddedTunnel {
 
 // OpenSSH's own order when no key is named.
 const defaultKeyFiles = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
-// The box's account for every host (DESIGN section 5): the key says who we are.
-const boxUser = 'tunnel';
 const closeGraceMs = 5_000;
 
 /**
  * The reverse tunnel in-process, through ssh2's Client (issue 8): `forwardIn` on the box
- * as `tunnel`, and every connection a guest makes to the leased port arrives here as a
+ * as `tunnel` (`tunnel-private` for a private lease, which sshd binds to loopback), and every connection a guest makes to the leased port arrives here as a
  * stream, with no local port listening. The box's host key is pinned from the lease, and
  * failures are the same typed errors as the OpenSSH tunnel's, so the host flow treats both alike.
  */
@@ -46,7 +44,8 @@ export async function openEmbeddedTunnel({
   const [pinnedType, pinnedBlob] = tunnelHostKey.trim().split(/\s+/);
   if (!pinnedType || !pinnedBlob) throw new TunnelFailed(`the lease's host key for ${where} is not an SSH public key`, '');
   const pinned = Buffer.from(pinnedBlob, 'base64');
-  const authHandler = await authMethods(identityFile, env);
+  const boxUser = tunnelUserOf(lease);
+  const authHandler = await authMethods(boxUser, identityFile, env);
 
   const client = new ssh2.Client();
   let hostKeyRefused = false;
@@ -118,7 +117,7 @@ export async function openEmbeddedTunnel({
 /** Asks the box to listen; 'up', or the box's refusal. */
 function forward(client: ssh2.Client, port: number): Promise<'up' | Error> {
   return new Promise((resolve) => {
-    // What `ssh -R port:…` asks for; the box's GatewayPorts decides where it really listens.
+    // What `ssh -R port:…` asks for; the box account's GatewayPorts decides where it really listens.
     client.forwardIn('localhost', port, (error) => resolve(error ?? 'up'));
   });
 }
@@ -132,7 +131,7 @@ function hostKeyAlgorithms(type: string): ServerHostKeyAlgorithm[] {
  * The keys to offer, in ssh's order: the named key (or ~/.ssh's default ones), then the agent.
  * A passphrase-protected key cannot be used here (nothing prompts); the agent may hold it unlocked.
  */
-async function authMethods(identityFile: string | undefined, env: Record<string, string | undefined>): Promise<(PublicKeyAuthMethod | AgentAuthMethod)[]> {
+async function authMethods(boxUser: string, identityFile: string | undefined, env: Record<string, string | undefined>): Promise<(PublicKeyAuthMethod | AgentAuthMethod)[]> {
   const home = env.HOME || homedir();
   const files = identityFile ? [identityFile] : defaultKeyFiles.map((name) => join(home, '.ssh', name));
   const locked: string[] = [];

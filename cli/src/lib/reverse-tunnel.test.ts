@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:net';
 import { canConnect, exchange, freePort, generateSshKey, type TunnelBox } from '@tmuxme/testing';
 import { eventually } from '../../test/eventually.js';
+import { itBindsLeasesWhereTheBoxSays } from '../../test/lease-binding.js';
 import { startLeasedTunnelBox, type LeasedTunnelBox } from '../../test/leased-tunnel-box.js';
 import {
   TunnelAuthRefused, TunnelFailed, TunnelHostKeyMismatch, TunnelPortRefused, openReverseTunnel, type ReverseTunnel, type ReverseTunnelOptions,
@@ -34,10 +35,10 @@ afterAll(async () => {
 });
 
 /** What the lead's host flow passes: the lease as the API gives it, and (in tests only) a key of our own and no user config. */
-async function open(overrides: Partial<ReverseTunnelOptions> & { port?: number; hostKey?: string } = {}): Promise<ReverseTunnel> {
-  const { port = leasedPort, hostKey = box.hostPublicKey, ...rest } = overrides;
+async function open(overrides: Partial<ReverseTunnelOptions> & { port?: number; hostKey?: string; tunnelUser?: string } = {}): Promise<ReverseTunnel> {
+  const { port = leasedPort, hostKey = box.hostPublicKey, tunnelUser, ...rest } = overrides;
   const tunnel = await openReverseTunnel({
-    lease: { port, tunnelHost: box.host, tunnelPort: box.port, tunnelHostKey: hostKey },
+    lease: { port, tunnelHost: box.host, tunnelPort: box.port, tunnelHostKey: hostKey, tunnelUser },
     localPort: echoPort, identityFile: hostKeyFile, sshArgs: ['-F', 'none', '-o', 'IdentitiesOnly=yes'], readyTimeoutMs: 15_000,
     ...rest,
   });
@@ -61,6 +62,8 @@ describe('the reverse tunnel', () => {
     await eventually(async () => !(await canConnect(leasedPort)), 'the box stops listening');
     expect(await settlesWithin(tunnel.dropped, 500)).toBe(false);
   });
+
+  itBindsLeasesWhereTheBoxSays(() => fixture, open);
 
   it('opens with the machine\'s own ssh config too, as the product runs it', async () => {
     const tunnel = await open({ sshArgs: [] });

@@ -36,7 +36,15 @@ export interface TunnelLease {
   tunnelPort: number;
   /** `<type> <base64>`: the only key the box may present. */
   tunnelHostKey: string;
+  /**
+   * The box account the lease says to log in as: `tunnel`, or `tunnel-private`, whose sshd binds the
+   * port to the box's loopback only, whatever we ask. Servers from before private leases name none.
+   */
+  tunnelUser?: string;
 }
+
+/** Who to log in to the box as for a lease (DESIGN section 5: the key says who we are, the account what we may bind). */
+export const tunnelUserOf = (lease: Pick<TunnelLease, 'tunnelUser'>): string => lease.tunnelUser ?? 'tunnel';
 
 export interface ReverseTunnelOptions {
   lease: TunnelLease;
@@ -65,7 +73,7 @@ export interface ReverseTunnel {
 const stderrLinesKept = 200;
 
 /**
- * `ssh -R <port>:127.0.0.1:22 tunnel@<box>` with OpenSSH, resolved once the
+ * `ssh -R <port>:127.0.0.1:22 tunnel@<box>` (or `tunnel-private@`, as the lease says) with OpenSSH, resolved once the
  * box confirms the forward. The host's own ssh config, keys and agent are
  * used (that is how their key reaches the box), except where they would break
  * the guarantees here: the box's key is pinned from the lease, nothing
@@ -87,7 +95,7 @@ export async function openReverseTunnel({
     '-o', 'ControlMaster=no', '-o', 'ControlPath=none',
     ...(identityFile ? ['-i', identityFile] : []),
     ...sshArgs,
-    '-p', String(tunnelPort), '-R', `${port}:${localHost}:${localPort}`, `tunnel@${tunnelHost}`,
+    '-p', String(tunnelPort), '-R', `${port}:${localHost}:${localPort}`, `${tunnelUserOf(lease)}@${tunnelHost}`,
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
 
   const stderr = watchStderr(child.stderr, port);

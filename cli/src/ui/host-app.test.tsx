@@ -20,7 +20,7 @@ describe('HostApp', () => {
     await tick();
     expect(calls).toEqual([]);
 
-    store.dispatch({ type: 'ready', session: { id: 's1', joinCommand: 'ssh -p 20001 tmuxme@box', guests: [{ username: 'bob', access: 'ro' }], attachCommand: [] } });
+    store.dispatch({ type: 'ready', session: { id: 's1', private: false, joinCommand: 'ssh -p 20001 tmuxme@box', jumpJoinCommand: 'ssh -J join@box', guests: [{ username: 'bob', access: 'ro' }], attachCommand: [] } });
     store.dispatch({ type: 'guests', connected: [{ username: 'bob', readOnly: true, since: new Date(2026, 0, 1, 9, 30) }] });
     await tick();
     expect(lastFrame()).toContain('● bob watches (read-only) connected since 09:30');
@@ -40,7 +40,7 @@ describe('HostApp', () => {
     // Each key is sent once the frame shows the last one's effect: the keys' handler sees the state that frame drew.
     const shows = (text: string, present = true) => eventually(() => lastFrame()!.includes(text) === present, `the frame ${present ? 'shows' : 'no longer shows'} ${text}`);
     const since = new Date(2026, 0, 1, 9, 30);
-    store.dispatch({ type: 'ready', session: { id: 's1', joinCommand: 'ssh', guests: [{ username: 'alice', access: 'rw' }, { username: 'bob', access: 'ro' }], attachCommand: [] } });
+    store.dispatch({ type: 'ready', session: { id: 's1', private: false, joinCommand: 'ssh', jumpJoinCommand: 'ssh -J join@box', guests: [{ username: 'alice', access: 'rw' }, { username: 'bob', access: 'ro' }], attachCommand: [] } });
     store.dispatch({ type: 'guests', connected: [
       { username: 'alice', readOnly: false, since, connectionId: '1' },
       { username: 'bob', readOnly: true, since, connectionId: '2' },

@@ -7,7 +7,10 @@ import { HostScreen } from './host-screen.js';
 const fold = (events: HostEvent[]) => events.reduce(reduceHostView, initialHostView());
 const ready: HostEvent = {
   type: 'ready',
-  session: { id: 's1', joinCommand: 'ssh -p 20001 tmuxme@box', guests: [{ username: 'alice', access: 'rw' }], attachCommand: ['tmux'] },
+  session: {
+    id: 's1', private: false, joinCommand: 'ssh -p 20001 tmuxme@box', jumpJoinCommand: 'ssh -J join@box -o HostKeyAlias=box:20001 -p 20001 tmuxme@127.0.0.1',
+    guests: [{ username: 'alice', access: 'rw' }], attachCommand: ['tmux'],
+  },
 };
 
 describe('HostScreen', () => {
@@ -25,6 +28,7 @@ describe('HostScreen', () => {
   it('once ready: the join command, the guests and the keys', () => {
     const frame = render(<HostScreen now={0} view={fold([ready])} />).lastFrame()!;
     expect(frame).toContain('ssh -p 20001 tmuxme@box');
+    expect(frame).toContain('where only the box\'s SSH port gets through');
     expect(frame).toContain('○ alice may type not connected');
     expect(frame).toContain('Enter attach to tmux');
     expect(frame).toContain('q end the session');

@@ -1,20 +1,30 @@
 import { Box, Text } from 'ink';
 import type { ReadySession } from '../host/host-events.js';
+import { joinChoices } from '../lib/join-commands.js';
 
 /** What the host reads out or pastes to a guest: the command that joins, and the key that proves it is us. */
 export function JoinCard({ session }: { session: ReadySession }) {
+  const { command, pinned, viaSshPort, privateReason } = joinChoices(session);
   return (
     <Box flexDirection="column" borderStyle="round" borderColor="green" paddingX={1}>
       <Text bold>Your guests were mailed. They join with:</Text>
-      <Text color="cyan">  {session.joinCommand}</Text>
+      <Text color="cyan">  {command}</Text>
+      {privateReason && <Text color="yellow">{privateReason}</Text>}
       {session.hostKeyFingerprint && <Text dimColor>host key {session.hostKeyFingerprint}</Text>}
-      {session.pinnedJoinCommand && (
+      {pinned && (
         <>
           <Text>or, with the host key pinned (nothing to confirm):</Text>
-          <Text color="cyan" wrap="truncate-middle">  {session.pinnedJoinCommand}</Text>
+          <Text color="cyan" wrap="truncate-middle">  {pinned}</Text>
         </>
       )}
-      <Text dimColor>or `tmuxme join {session.id}`</Text>
+      {/* Its pinned variant is in the mail and `tmuxme sessions`: two hops of keys would not fit a line here. */}
+      {viaSshPort && (
+        <>
+          <Text>or, where only the box&apos;s SSH port gets through:</Text>
+          <Text color="cyan" wrap="truncate-middle">  {viaSshPort.command}</Text>
+        </>
+      )}
+      <Text dimColor>or `tmuxme join {session.id}`{viaSshPort ? ' (it finds the way that gets through)' : ''}</Text>
     </Box>
   );
 }
