@@ -20,8 +20,8 @@ const boxName = 'box.test';
 export interface WorldOptions {
   /** The database server and broker; by default those of the Jest global setup. */
   servers?: { mongoUrl: string; amqpUrl: string };
-  /** Third octets of the host's and the guest's 10.213.x.0/24. */
-  subnets?: [host: number, guest: number];
+  /** Third octets of the host's, the guest's and the walled guest's 10.213.x.0/24. */
+  subnets?: [host: number, guest: number, walledGuest: number];
   /** The box's leased ports: every box listens on this machine's addresses, so two worlds need apart ranges. */
   ports?: { first: number; last: number };
   /** How long a session lives without a heartbeat (the service's default is 90 s). */
@@ -65,10 +65,15 @@ export async function ensureLocalAccount(name: string): Promise<LocalAccount> {
   }
 }
 
-/** A pinned join command (from the mail or the session) as `guest` runs it: with their key, and none of this machine's ssh_config. */
+/**
+ * A pinned join command (from the mail or the session) as `guest` runs it: with their key, and none of this
+ * machine's ssh_config. A jump command's inner ssh (its ProxyCommand) gets the same: OpenSSH looks for
+ * default keys in the home of the passwd entry, which for every guest here is root's, not in $HOME.
+ */
 export function guestJoinCommand(pinned: string, guest: Pick<Person, 'keyFile'>, extraOptions: readonly string[] = []): string {
-  const options = ['-F', 'none', '-i', guest.keyFile, '-o', 'IdentitiesOnly=yes', ...extraOptions];
-  return pinned.replace(/^ssh /, `ssh ${options.map(shellQuote).join(' ')} `);
+  const own = ['-F', 'none', '-i', guest.keyFile, '-o', 'IdentitiesOnly=yes'].map(shellQuote).join(' ');
+  const options = [own, ...extraOptions.map(shellQuote)].join(' ');
+  return pinned.replace(/^ssh /, `ssh ${options} `).replace(/ProxyCommand="ssh /, `ProxyCommand="ssh ${own} `);
 }
 
 /**
@@ -86,12 +91,14 @@ export class PairingWorld {
     readonly mail: MailCatcher,
     readonly host: NetworkNamespace,
     readonly guest: NetworkNamespace,
+    /** A guest whose firewall lets only the box's SSH port out, as many company and hotel networks do. */
+    readonly walledGuest: NetworkNamespace,
     readonly dir: string,
     private readonly gatewayPort: number,
   ) {}
 
   static async start({
-    servers, subnets = [71, 72], ports = { first: 31000, last: 31999 }, sessionTtlMs, hostSshd = true,
+    servers, subnets = [71, 72, 70], ports = { first: 31000, last: 31999 }, sessionTtlMs, hostSshd = true,
   }: WorldOptions = {}): Promise<PairingWorld> {
     const dir = await mkdtemp(join(tmpdir(), 'tmuxme-world-'));
     await chmod(dir, 0o755);
@@ -105,8 +112,13 @@ export class PairingWorld {
     });
     const host = await NetworkNamespace.create(subnets[0], { [boxName]: `10.213.${subnets[0]}.1` });
     const guest = await NetworkNamespace.create(subnets[1], { [boxName]: `10.213.${subnets[1]}.1` });
-    const world = new PairingWorld(stack, box, mail, host, guest, dir, Number(new URL(stack.gatewayUrl).port));
-    world.cleanUps.push(() => box.stop(), () => mail.stop(), () => stack.close(), () => host.destroy(), () => guest.destroy(), () => rm(dir, { recursive: true, force: true }));
+    const walledGuest = await NetworkNamespace.create(subnets[2], { [boxName]: `10.213.${subnets[2]}.1` });
+    const world = new PairingWorld(stack, box, mail, host, guest, walledGuest, dir, Number(new URL(stack.gatewayUrl).port));
+    world.cleanUps.push(
+      () => box.stop(), () => mail.stop(), () => stack.close(), () => host.destroy(), () => guest.destroy(), () => walledGuest.destroy(),
+      () => rm(dir, { recursive: true, force: true }),
+    );
+    await walledGuest.allowOnlyTcpPort(walledGuest.gateway, box.port);
     if (hostSshd) await world.startHostSshd();
     return world;
   }
@@ -120,12 +132,15 @@ export class PairingWorld {
     return `http://${ns.gateway}:${this.gatewayPort}`;
   }
 
-  /** With `account`, the home and the key (in ~/.ssh, where ssh and the CLI look) belong to that local account. */
+  /**
+   * The key is in ~/.ssh, where ssh and the CLI look (a jump command's inner ssh finds it there too); with
+   * `account`, the home and the key belong to that local account.
+   */
   async signUp(username: string, account?: LocalAccount): Promise<Person> {
     const home = await mkdtemp(join(this.dir, `${username}-`));
     await chmod(home, 0o755);
     const key = await generateSshKey('ed25519', undefined, `${username}@laptop`);
-    const keyDir = account ? join(home, '.ssh') : home;
+    const keyDir = join(home, '.ssh');
     const keyFile = join(keyDir, 'id_ed25519');
     await mkdir(keyDir, { recursive: true, mode: 0o700 });
     await writeFile(keyFile, key.privateKey, { mode: 0o600 });
@@ -154,11 +169,11 @@ export class PairingWorld {
     };
   }
 
-  /** The invitation mail `username` got, once it arrives. */
-  async invitationFor(username: string, timeoutMs = 20_000): Promise<CaughtMail> {
+  /** The invitation mail `username` got (the `nth` one, counting from 1), once it arrives. */
+  async invitationFor(username: string, timeoutMs = 20_000, nth = 1): Promise<CaughtMail> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = this.mail.messages.find((m) => m.envelope.to.includes(`${username}@example.com`));
+      const found = this.mail.messages.filter((m) => m.envelope.to.includes(`${username}@example.com`))[nth - 1];
       if (found) return found;
       if (Date.now() > deadline) throw new Error(`no invitation for ${username} within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 100));

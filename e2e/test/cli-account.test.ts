@@ -262,7 +262,9 @@ describe('sessions and joining from the command line', () => {
     expect(refused.stderr).toContain('--insecure-accept-new');
     const plan = await guest.tmuxme(['join', session.id, '--insecure-accept-new', '--dry-run']);
     expect(plan.code).toBe(0);
-    expect(plan.stdout).toContain(`-o StrictHostKeyChecking=accept-new -p ${session.port} tmuxme@127.0.0.1`);
+    // Nothing forwards the session's port here, so the join goes through the box's SSH port, still pinning the box.
+    expect(plan.stderr).toContain(`port ${session.port} refused the connection`);
+    expect(plan.stdout).toMatch(new RegExp(`-o StrictHostKeyChecking=accept-new -o 'ProxyCommand=ssh .*-o StrictHostKeyChecking=yes -W %h:%p -p \\d+ join@127\\.0\\.0\\.1' -p ${session.port} tmuxme@127\\.0\\.0\\.1\n`));
     const unknown = await guest.tmuxme(['join', 'no-such-session']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^tmuxme join: .*session/i);

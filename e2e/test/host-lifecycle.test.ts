@@ -15,7 +15,7 @@ const guestLines = async () => (await readFile('/home/tmuxme/.ssh/authorized_key
 
 beforeAll(async () => {
   // Sessions live 4 s without a heartbeat here, so that keeping alive and expiring both show within a test.
-  world = await PairingWorld.start({ subnets: [73, 74], sessionTtlMs: 4_000 });
+  world = await PairingWorld.start({ subnets: [73, 74, 76], sessionTtlMs: 4_000 });
   hana = await world.signUp('hana');
   alice = await world.signUp('alice');
 }, 120_000);

@@ -75,18 +75,30 @@ describe.each(Object.keys(modes) as (keyof typeof modes)[])('pairing through the
     await world?.stop();
   });
 
-  /** The guest's join command from the mail, pinned to the host's key, with the guest's own key file. */
-  function joinCommandIn(mailText: string, guest: Person): string {
-    const pinned = /^\s*(ssh -o UserKnownHostsFile=\/dev\/null .*tmuxme@box\.test)\s*$/m.exec(mailText)?.[1];
-    if (!pinned) throw new Error(`no pinned join command in the mail:\n${mailText}`);
-    return guestJoinCommand(pinned, guest);
+  /**
+   * The guest's join command from the mail, pinned to the host's key, with the guest's own key file:
+   * straight to the leased port, or through the box's SSH port (its jump hop finds the key in ~/.ssh).
+   */
+  function joinCommandIn(mailText: string, guest: Person, path: 'direct' | 'jump' = 'direct', extraOptions: string[] = []): string {
+    const destination = path === 'direct' ? 'tmuxme@box\\.test' : 'tmuxme@127\\.0\\.0\\.1';
+    const pinned = new RegExp(`^\\s*(ssh -o UserKnownHostsFile=/dev/null .*${destination})\\s*$`, 'm').exec(mailText)?.[1];
+    if (!pinned) throw new Error(`no pinned ${path} join command in the mail:\n${mailText}`);
+    return guestJoinCommand(pinned, guest, extraOptions);
   }
 
-  const guestTerminal = async (guest: Person, command: string) => {
-    const terminal = await Terminal.open(world.guest, join(world.dir, `${guest.username}.tmux`), command, { PATH: process.env.PATH!, HOME: guest.home, TERM: 'xterm-256color' });
+  const guestTerminal = async (guest: Person, command: string, from = world.guest) => {
+    const terminal = await Terminal.open(from, join(world.dir, `${guest.username}-${terminals.length}.tmux`), command, { PATH: process.env.PATH!, HOME: guest.home, TERM: 'xterm-256color' });
     terminals.push(terminal);
     return terminal;
   };
+
+  /** Whether anyone outside the box can open a TCP connection to the port, from the guest's namespace. */
+  const answersFromOutside = (sessionPort: number) =>
+    world.guest.exec('bash', ['-c', `exec 3<>/dev/tcp/box.test/${sessionPort}`], { timeoutMs: 5_000 }).then(() => true, () => false);
+
+  /** The addresses the box listens on at a port, as `ss` prints them (this machine is the box). */
+  const boxListensOn = async (sessionPort: number) => (await run('ss', ['-Hltn', `sport = :${sessionPort}`])).stdout
+    .split('\n').filter(Boolean).map((line) => line.trim().split(/\s+/)[3]!.replace(/:\d+$/, ''));
 
   const listeningPorts = async () => (await world.host.exec('ss', ['-Hltn'])).stdout.split('\n').filter(Boolean)
     .map((line) => Number(/:(\d+)\s/.exec(line)?.[1]));
@@ -146,6 +158,18 @@ describe.each(Object.keys(modes) as (keyof typeof modes)[])('pairing through the
     expect(await host.screen()).not.toContain('bob-typed-42');
   }, 60_000);
 
+  it('behind a firewall that lets only the box\'s SSH port out, the direct command fails and the jump command from the mail works', async () => {
+    const mail = (await world.invitationFor('alice')).text;
+    const { stderr } = await world.walledGuest.exec('bash', ['-c',
+      `${joinCommandIn(mail, alice, 'direct', ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=3'])} true; echo "exit $?" >&2`], { timeoutMs: 20_000 });
+    expect(stderr).toMatch(/timed out/i);
+
+    const walled = await guestTerminal(alice, joinCommandIn(mail, alice, 'jump'), world.walledGuest);
+    await walled.waitFor(/tmux\.me: joined as alice/);
+    await walled.type('echo through-the-ssh-port-$((6*7))');
+    await host.waitFor(/through-the-ssh-port-42/);
+  }, 60_000);
+
   it('a third user\'s key is refused, though she has an account and a key', async () => {
     const { stderr } = await world.guest.exec('bash', ['-c',
       `ssh -F none -i ${shellQuote(carol.keyFile)} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p ${port} tmuxme@box.test true; echo "exit $?" >&2`]);
@@ -170,6 +194,34 @@ describe.each(Object.keys(modes) as (keyof typeof modes)[])('pairing through the
     const boxFile = async () => readFile(world.box.authorizedKeysFile, 'utf8');
     for (let i = 0; i < 100 && (await boxFile()).includes(`permitlisten="${port}"`); i += 1) await new Promise((r) => setTimeout(r, 100));
     expect(await boxFile()).not.toContain(`permitlisten="${port}"`);
-    await expect(world.guest.exec('bash', ['-c', `exec 3<>/dev/tcp/box.test/${port}`], { timeoutMs: 5_000 })).rejects.toThrow();
+    expect(await answersFromOutside(port)).toBe(false);
   }, 60_000);
+
+  it('a private session: only the jump command is mailed, the port answers nobody outside the box, and only invited guests get through', async () => {
+    const privateHost = await Terminal.open(world.host, join(world.dir, 'private-host.tmux'),
+      world.cliCommand(hana, `--no-tui --private alice ${mode.cliFlags(hana)}`), world.cliEnvironment(hana, world.host));
+    terminals.push(privateHost);
+    const mail = (await world.invitationFor('alice', 60_000, 2)).text;
+    expect(mail).toMatch(/private/i);
+    expect(mail).not.toMatch(/tmuxme@box\.test/);
+    const [session] = (await alice.api.request('GET', '/api/v1/pairing/sessions')).json as { private: boolean; port: number; jumpJoinCommand: string }[];
+    expect(session).toMatchObject({ private: true });
+    expect(await boxListensOn(session!.port)).toEqual(expect.arrayContaining(['127.0.0.1']));
+    expect(await boxListensOn(session!.port)).not.toEqual(expect.arrayContaining(['0.0.0.0']));
+    expect(await answersFromOutside(session!.port)).toBe(false);
+
+    const walled = await guestTerminal(alice, joinCommandIn(mail, alice, 'jump'), world.walledGuest);
+    await walled.waitFor(/tmux\.me: joined as alice/);
+    await walled.type('echo private-$((6*7))');
+    await privateHost.waitFor(/private-42/);
+
+    // carol has an account and a key, but no invitation: the box opens her no way to the port.
+    const carolTries = joinCommandIn(mail, carol, 'jump', ['-o', 'BatchMode=yes']);
+    const { stderr } = await world.walledGuest.exec('bash', ['-c', `${carolTries} true; echo "exit $?" >&2`], { env: { PATH: process.env.PATH, HOME: carol.home } });
+    expect(stderr).toMatch(/Permission denied \(publickey\)/);
+    expect(stderr).toContain('exit 255');
+
+    await privateHost.type('exit');
+    await privateHost.waitFor(/Session over \(the tmux session ended\)/, 30_000);
+  }, 90_000);
 });

@@ -55,6 +55,19 @@ export class NetworkNamespace {
     return spawn('ip', ['netns', 'exec', this.name, command, ...args], options);
   }
 
+  /**
+   * The namespace's own firewall drops every TCP connection to `destination` but those to `port`: a
+   * guest on a company or hotel network that lets only SSH's port out. Needs iptables.
+   */
+  async allowOnlyTcpPort(destination: string, port: number): Promise<void> {
+    try {
+      await run('ip', ['netns', 'exec', this.name, 'iptables', '-A', 'OUTPUT', '-p', 'tcp', '-d', destination, '!', '--dport', String(port), '-j', 'DROP']);
+    } catch (error) {
+      const { stderr } = error as { stderr?: string };
+      throw new Error(`iptables in ${this.name}: ${stderr?.trim() || (error as Error).message} (install iptables)`);
+    }
+  }
+
   /** Kills what still runs inside, then removes the namespace, its link and its hosts file. */
   async destroy(): Promise<void> {
     const { stdout } = await run('ip', ['netns', 'pids', this.name]).catch(() => ({ stdout: '' }));
