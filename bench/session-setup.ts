@@ -8,8 +8,9 @@
  *     host's namespace → alice's ssh (the pinned join command, from the guest's namespace) attached to
  *     the host's tmux; the CLI's steps on the way, and one ssh login through the same tunnel for reference;
  *   - a keystroke's echo (cat in the host's tmux pane) through each mode's pairing path, against the
- *     same ssh straight to the host's sshd and through a plain `ssh -R` on the same box: once through
- *     CLIs that have just started, and again after PRIMING_KEYSTROKES untimed keystrokes through each path.
+ *     same ssh straight to the host's sshd and through a plain `ssh -R` on the same box, and through each
+ *     mode's jump path (the pinned jump command: the box's SSH port, its join user, then the leased port):
+ *     once through CLIs that have just started, and again after PRIMING_KEYSTROKES untimed keystrokes per path.
  *
  * The CLI runs as root in both modes (the seed's mode needs it; the embedded mode does not care).
  *
@@ -38,7 +39,7 @@ await promisify(execFile)('npm', ['run', 'build', '--workspace', '@tmuxme/cli'],
 // No Jest global setup here: FerretDB and a RabbitMQ vhost of the run's own, as the tests get them.
 // Subnets and ports apart from the e2e test's, so this can run while it does.
 const servers = await startTestServers();
-const world = await PairingWorld.start({ servers, subnets: [81, 82], ports: { first: 32000, last: 32999 } })
+const world = await PairingWorld.start({ servers, subnets: [81, 82, 83], ports: { first: 32000, last: 32999 } })
   .catch(async (error: unknown) => { await servers.stop(); throw error; });
 const hana = await world.signUp('hana');
 const alice = await world.signUp('alice');
@@ -82,6 +83,17 @@ const milestones: [string, string][] = [
   ['ready', '  session declared (Pinned: printed)'],
   ['attached', 'alice greeted by the host\'s tmux'],
 ];
+/** Each mode's pinned jump command (through the box's SSH port), from the session its pinned direct command names. */
+async function pinnedJumpCommands(pinned: Map<HostMode, string>): Promise<Map<HostMode, string>> {
+  const sessions = (await hana.api.request('GET', '/api/v1/pairing/sessions')).json as { port: number; pinnedJumpJoinCommand?: string }[];
+  return new Map([...pinned].map(([mode, command]) => {
+    const port = Number(/-p (\d+) tmuxme@box\.test/.exec(command)?.[1]);
+    const jump = sessions.find((session) => session.port === port)?.pinnedJumpJoinCommand;
+    if (!jump) throw new Error(`no pinned jump command for the ${mode.name} session on port ${port}`);
+    return [mode, jump];
+  }));
+}
+
 const column = (text: string) => text.padStart(7);
 const ms = (values: number[], p: number) => column(values.length > 0 ? percentile(values, p).toFixed(0) : '-');
 const row = (label: string, cells: string[], note = '') => console.log(`${label.padEnd(48)} ${cells.join(' ')}${note}`);
@@ -109,11 +121,14 @@ try {
     for (const { cli } of hosts) await catInPane(await cli.tmuxSocket());
     tunnel = await plainTunnel(world, hana);
     const seedPinned = pinned.get(systemSshd)!;
+    const jump = await pinnedJumpCommands(pinned);
     const paths: EchoPath[] = [
       { name: 'pairing, embedded: guest → box → CLI (ssh2)', ns: world.guest, command: pinned.get(embedded)! },
       { name: 'pairing, --system-sshd: guest → box → CLI → sshd', ns: world.guest, command: seedPinned },
       { name: 'direct: this machine → host sshd', ns: undefined, command: seedPinned.replace(/-p \d+ tmuxme@box\.test/, `-p 22 tmuxme@${world.host.address}`) },
       { name: 'plain ssh -R: guest → box → host sshd', ns: world.guest, command: seedPinned.replace(/-p \d+ /, `-p ${tunnel.port} `) },
+      { name: 'embedded, through the SSH port (join)', ns: world.guest, command: jump.get(embedded)! },
+      { name: '--system-sshd, through the SSH port (join)', ns: world.guest, command: jump.get(systemSshd)! },
     ];
     fresh = await echoTimes(paths, alice, echoOptions);
     await typeThrough(paths, alice, primingKeystrokes);
@@ -141,7 +156,7 @@ try {
 
   const ratio = (values: number[], reference: number[], p: number) => percentile(values, p) / percentile(reference, p);
   const reportEcho = (phase: string, echoes: Map<string, number[]>, targeted: boolean) => {
-    const [pairingEmbedded, pairingSeed, direct, plain] = [...echoes.values()] as [number[], number[], number[], number[]];
+    const [pairingEmbedded, pairingSeed, direct, plain, jumpEmbedded, jumpSeed] = [...echoes.values()] as number[][] as [number[], number[], number[], number[], number[], number[]];
     console.log(`\nkeystroke echo, ${phase}: 1 byte to cat in the host's tmux pane and back, µs (${pairingEmbedded.length} samples per path, ${echoOptions.rounds} rounds)`);
     row('path', [column('p50'), column('p99')]);
     for (const [name, values] of echoes) row(name, [ms(values, 50), ms(values, 99)]);
@@ -151,8 +166,14 @@ try {
       ['embedded', 'plain ssh -R', pairingEmbedded, plain, targeted],
       ['--system-sshd', 'plain ssh -R', pairingSeed, plain, targeted],
     ];
+    // The jump path adds one hop inside the box (its sshd relays to the forward): its target is against the direct port's.
+    const jumpRatios: [string, number[], number[]][] = [['embedded', jumpEmbedded, pairingEmbedded], ['--system-sshd', jumpSeed, pairingSeed]];
     for (const [mode, reference, values, against, target] of ratios) {
       row(`pairing ${mode} / ${reference}`, [50, 99].map((p) => column(`${ratio(values, against, p).toFixed(2)}×`)), target ? '   target: ≤ 1.20× at both' : '');
+    }
+    for (const [mode, values, against] of jumpRatios) {
+      row(`${mode}: through the SSH port / the leased port`, [50, 99].map((p) => column(`${ratio(values, against, p).toFixed(2)}×`)), targeted ? '   target: ≤ 1.10× at both' : '');
+      for (const p of [50, 99]) figure(`keystroke echo ${phase}, ${mode} through the SSH port / the leased port, p${p}`, ratio(values, against, p), '×', targeted ? '<= 1.1' : undefined);
     }
     const references: [string, number[]][] = [['pairing embedded', pairingEmbedded], ['pairing --system-sshd', pairingSeed], ['direct ssh', direct], ['plain ssh -R', plain]];
     for (const [path, values] of references) figure(`keystroke echo ${phase}, ${path}, p50`, percentile(values, 50), 'µs');

@@ -4,6 +4,8 @@
  *
  *   - PortLeased published → a successful `ssh -R` on that port (and → the port in the file);
  *   - KeyAdded published → the key in the file;
+ *   - SessionDeclared published → the guest's channel through the jump user (`ssh -W 127.0.0.1:<port> join@box`)
+ *     reaches the host's port, and SessionEnded → that way in refused again;
  *   - convergence of an empty box from snapshots of KEYS keys and LEASES live leases;
  *   - one sshd login with LEASES lines in the file against 10.
  *
@@ -19,9 +21,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mongoose from 'mongoose';
 import { Bus } from '@tmuxme/bus';
-import { createEnvelope, KeyAdded, PortLeased } from '@tmuxme/events';
+import { createEnvelope, KeyAdded, PortLeased, SessionDeclared, SessionEnded } from '@tmuxme/events';
 import {
-  buildApp, canConnect, freePort, generateSshKey, knownHostsLine, openReverseTunnel, startTestServers, startTunnelBox, tunnelSshArgs, uniqueName, type TunnelBox,
+  buildApp, canConnect, freePort, generateSshKey, jumpConnect, knownHostsLine, openReverseTunnel, startTestServers, startTunnelBox, tunnelSshArgs, uniqueName, type TunnelBox,
 } from '@tmuxme/testing';
 import { generateSigningKeys } from '@tmuxme/auth';
 import tunnelSyncApp, { type ConvergeReport, type TunnelSyncOptions } from '@tmuxme/tunnel-sync';
@@ -73,7 +75,7 @@ async function until(check: () => Promise<boolean>, timeoutMs = 30_000): Promise
   }
 }
 
-const fileHas = (box: TunnelBox, text: string) => until(async () => (await readFile(box.authorizedKeysFile, 'utf8')).includes(text));
+const fileHas = (box: TunnelBox, text: string, file = box.authorizedKeysFile) => until(async () => (await readFile(file, 'utf8')).includes(text));
 
 interface Person { userId: string; username: string; keyId: string; key: string; privateKeyPath: string }
 
@@ -130,6 +132,58 @@ async function eventLatencies(box: TunnelBox) {
     start = performance.now();
     await (await tunnel(p, port)).close();
     times.tunnelAlone.push(since(start));
+  }
+  return times;
+}
+
+const sessionDeclared = (sessionId: string, host: Person, guest: Person, port: number) => createEnvelope(SessionDeclared, {
+  sessionId, host: { userId: host.userId, username: host.username }, guests: [{ userId: guest.userId, username: guest.username, access: 'rw' }],
+  tunnelHost, tunnelPort: 22, port, private: false, joinCommand: `ssh -p ${port} tmuxme@${tunnelHost}`,
+  jumpJoinCommand: `ssh -J join@${tunnelHost} -p ${port} tmuxme@127.0.0.1`,
+}, { producer: 'sessions' });
+
+/** Tries the guest's channel through the jump user until `works` says it did what was expected; ms from `start`. */
+async function jumpUntil(box: TunnelBox, guest: Person, port: number, start: number, works: (greeting: string | undefined) => boolean): Promise<number> {
+  for (let tries = 0; ; tries += 1) {
+    if (tries === 50) throw new Error(`the jump channel to port ${port} did not change after 50 tries`);
+    const greeting = await jumpConnect({ box, privateKeyPath: guest.privateKeyPath, target: `127.0.0.1:${port}`, timeoutMs: 5_000 }).catch(() => undefined);
+    if (works(greeting)) return since(start);
+  }
+}
+
+/**
+ * Per sample: a guest's key and a host's lease on a port where a listener stands in for the host's forward;
+ * then SessionDeclared → the guest's channel through the jump user reaches it (tried again at once while
+ * refused, as a guest would), and SessionEnded → the jump user refuses it again.
+ */
+async function joinLatencies(box: TunnelBox) {
+  const options = tunnelSyncOptions(box);
+  await started(buildApp(tunnelSyncApp, options));
+  const bus = await started(Bus.connect({ url: amqpUrl, producer: 'bench', ...options }));
+  const times = { declaredToChannel: [] as number[], declaredToFile: [] as number[], channelAlone: [] as number[], endedToRefused: [] as number[] };
+  for (let i = 0; i < samples; i += 1) {
+    const [host, guest] = [await person(`host-${i}`), await person(`guest-${i}`)];
+    const forward = createServer((socket) => { socket.on('error', () => socket.destroy()); socket.end('host\n'); });
+    await new Promise<void>((resolve) => forward.listen(0, '127.0.0.1', resolve));
+    const port = (forward.address() as { port: number }).port;
+    try {
+      for (const event of [keyAdded(guest), keyAdded(host), portLeased(host, port)]) await bus.publish(event);
+      // Handled in order: the host's line in the tunnel file means the guest's key is known too.
+      await fileHas(box, `permitlisten="${port}"`);
+      const sessionId = randomBytes(12).toString('hex');
+      let start = performance.now();
+      await bus.publish(sessionDeclared(sessionId, host, guest, port));
+      const inFile = fileHas(box, `permitopen="127.0.0.1:${port}"`, box.joinAuthorizedKeysFile).then(() => times.declaredToFile.push(since(start)));
+      times.declaredToChannel.push(await jumpUntil(box, guest, port, start, (greeting) => greeting === 'host\n'));
+      await inFile;
+      start = performance.now();
+      times.channelAlone.push(await jumpUntil(box, guest, port, start, (greeting) => greeting === 'host\n'));
+      start = performance.now();
+      await bus.publish(createEnvelope(SessionEnded, { sessionId, reason: 'ended' }, { producer: 'sessions' }));
+      times.endedToRefused.push(await jumpUntil(box, guest, port, start, (greeting) => greeting === undefined));
+    } finally {
+      await new Promise((resolve) => forward.close(resolve));
+    }
   }
   return times;
 }
@@ -220,15 +274,20 @@ async function convergence(box: TunnelBox) {
 
 try {
   const latencies = await eventLatencies(await startedBox());
+  const joins = await joinLatencies(await startedBox());
   const converged = await convergence(await startedBox());
 
   const row = (name: string, values: number[], target: string) =>
-    `${name.padEnd(34)} ${percentile(values, 50).toFixed(0).padStart(7)} ${percentile(values, 99).toFixed(0).padStart(7)}   ${target}`;
-  console.log(`\n${'event → effect, ms'.padEnd(34)} ${'p50'.padStart(7)} ${'p99'.padStart(7)}   target (${samples} samples)`);
+    `${name.padEnd(42)} ${percentile(values, 50).toFixed(0).padStart(7)} ${percentile(values, 99).toFixed(0).padStart(7)}   ${target}`;
+  console.log(`\n${'event → effect, ms'.padEnd(42)} ${'p50'.padStart(7)} ${'p99'.padStart(7)}   target (${samples} samples)`);
   console.log(row('PortLeased → ssh -R listening', latencies.leaseToTunnel, 'p99 < 300'));
   console.log(row('  ssh -R alone, port allowed', latencies.tunnelAlone, '(no event: what ssh costs)'));
   console.log(row('PortLeased → port in the file', latencies.leaseToFile, ''));
   console.log(row('KeyAdded → key in the file', latencies.keyToFile, 'p99 < 200'));
+  console.log(row('SessionDeclared → guest\'s jump channel open', joins.declaredToChannel, 'p99 < 300'));
+  console.log(row('  jump channel alone, port allowed', joins.channelAlone, '(no event: what ssh costs)'));
+  console.log(row('SessionDeclared → port in the join file', joins.declaredToFile, ''));
+  console.log(row('SessionEnded → jump channel refused', joins.endedToRefused, 'p99 < 1000'));
   const { cold, again } = converged;
   console.log(`\nconvergence, ${keyCount} keys and ${leaseCount} live leases, ms   read   written   saved   target`);
   console.log(`empty box (started in ${converged.startedMs.toFixed(0)} ms)`.padEnd(52), `${cold.readMs}`.padStart(6), `${cold.writtenMs}`.padStart(9), `${cold.savedMs}`.padStart(7), '  written < 5000');
@@ -243,6 +302,11 @@ try {
   figure('PortLeased → port in the file, p99', percentile(latencies.leaseToFile, 99), 'ms');
   figure('KeyAdded → key in the file, p50', percentile(latencies.keyToFile, 50), 'ms');
   figure('KeyAdded → key in the file, p99', percentile(latencies.keyToFile, 99), 'ms', '< 200');
+  figure('SessionDeclared → guest\'s jump channel open, p50', percentile(joins.declaredToChannel, 50), 'ms');
+  figure('SessionDeclared → guest\'s jump channel open, p99', percentile(joins.declaredToChannel, 99), 'ms', '< 300');
+  figure('jump channel alone (port allowed), p50', percentile(joins.channelAlone, 50), 'ms');
+  figure('SessionDeclared → port in the join file, p99', percentile(joins.declaredToFile, 99), 'ms');
+  figure('SessionEnded → jump channel refused, p99', percentile(joins.endedToRefused, 99), 'ms', '< 1000');
   figure(`empty box converged from ${keyCount} keys and ${leaseCount} leases: file written`, cold.writtenMs, 'ms', '< 5000');
   figure('restart: projection loaded and file written', converged.restartMs, 'ms');
   figure(`sshd login with ${leaseCount} lines / with 10`, converged.loginWithMany / converged.loginWith10, '×');
