@@ -85,30 +85,27 @@ describe('ssh -J join@relay', () => {
     expect(result.stderr).toContain('join@127.0.0.1: Permission denied (publickey)');
   });
 
-  test('the pinned form (ProxyCommand, both keys from KnownHostsCommand) asks nothing and writes nothing', async () => {
-    // As pinnedJumpJoinCommand spells it, plus this test's key: %%H reaches the inner ssh as %H.
+  /** As pinnedJumpJoinCommand spells it, plus this test's key, with `relayKey` pinned for the jump hop: %%H reaches the inner ssh as %H. */
+  const pinnedJump = (relayKey: string) => {
     const identity = `-F none -i ${guest.path} -o IdentitiesOnly=yes -o BatchMode=yes`;
-    const [relayType, relayKey] = relay.hostPublicKey.split(' ');
-    const result = await runSsh([
+    return runSsh([
       ...identity.split(' '), '-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes',
       '-o', `KnownHostsCommand=/bin/echo %H ${hostSshd.hostPublicKey}`,
-      '-o', `ProxyCommand=ssh ${identity} -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o KnownHostsCommand='/bin/echo %%H ${relayType} ${relayKey}' -p ${relay.port} -W %h:%p join@127.0.0.1`,
+      '-o', `ProxyCommand=ssh ${identity} -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o KnownHostsCommand='/bin/echo %%H ${relayKey}' -p ${relay.port} -W %h:%p join@127.0.0.1`,
       '-p', String(port), 'tunnel@127.0.0.1', 'id',
     ]);
+  };
+
+  test('the pinned form (ProxyCommand, both keys from KnownHostsCommand) asks nothing and writes nothing', async () => {
+    const result = await pinnedJump(relay.hostPublicKey);
     expect(result.code).toBe(0);
     expect(result.stderr).toContain(holdBanner);
     expect(result.stderr).not.toMatch(/Permanently added|authenticity/);
   });
 
   test('the pinned form fails closed when the relay is not the pinned one', async () => {
-    const identity = `-F none -i ${guest.path} -o IdentitiesOnly=yes -o BatchMode=yes`;
-    const result = await runSsh([
-      ...identity.split(' '), '-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes',
-      '-o', `KnownHostsCommand=/bin/echo %H ${hostSshd.hostPublicKey}`,
-      // The host's key where the relay's belongs: the jump hop must refuse.
-      '-o', `ProxyCommand=ssh ${identity} -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o KnownHostsCommand='/bin/echo %%H ${hostSshd.hostPublicKey}' -p ${relay.port} -W %h:%p join@127.0.0.1`,
-      '-p', String(port), 'tunnel@127.0.0.1', 'id',
-    ]);
+    // The host's key where the relay's belongs: the jump hop must refuse.
+    const result = await pinnedJump(hostSshd.hostPublicKey);
     expect(result.code).toBe(255);
     expect(result.stderr).toContain('REMOTE HOST IDENTIFICATION HAS CHANGED');
     expect(result.stderr).not.toContain(holdBanner);
