@@ -1,11 +1,10 @@
 import { expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canConnect, exchange } from '@tmuxme/testing';
+import { canConnect, exchange, listeningAddresses } from '@tmuxme/testing';
 import { TunnelPortRefused } from '../src/lib/reverse-tunnel.js';
 import { eventually } from './eventually.js';
 import type { LeasedTunnelBox } from './leased-tunnel-box.js';
-import { listeningAddresses } from './listening-addresses.js';
 
 /** How a tunnel of either kind is opened by its test, on the fixture's box; connections it carries are echoed. */
 export type OpenTunnel = (lease?: { port?: number; tunnelUser?: string }) => Promise<{ close(): Promise<void> }>;

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { testAmqpUrl, testMongoUrl } from '@tmuxme/testing';
+import { listeningAddresses, testAmqpUrl, testMongoUrl } from '@tmuxme/testing';
 import { ensureLocalAccount, guestJoinCommand, PairingWorld, shellQuote, Terminal, type Person } from '../src/index.js';
 
 const run = promisify(execFile);
@@ -95,10 +95,6 @@ describe.each(Object.keys(modes) as (keyof typeof modes)[])('pairing through the
   /** Whether anyone outside the box can open a TCP connection to the port, from the guest's namespace. */
   const answersFromOutside = (sessionPort: number) =>
     world.guest.exec('bash', ['-c', `exec 3<>/dev/tcp/box.test/${sessionPort}`], { timeoutMs: 5_000 }).then(() => true, () => false);
-
-  /** The addresses the box listens on at a port, as `ss` prints them (this machine is the box). */
-  const boxListensOn = async (sessionPort: number) => (await run('ss', ['-Hltn', `sport = :${sessionPort}`])).stdout
-    .split('\n').filter(Boolean).map((line) => line.trim().split(/\s+/)[3]!.replace(/:\d+$/, ''));
 
   const listeningPorts = async () => (await world.host.exec('ss', ['-Hltn'])).stdout.split('\n').filter(Boolean)
     .map((line) => Number(/:(\d+)\s/.exec(line)?.[1]));
@@ -206,8 +202,8 @@ describe.each(Object.keys(modes) as (keyof typeof modes)[])('pairing through the
     expect(mail).not.toMatch(/tmuxme@box\.test/);
     const [session] = (await alice.api.request('GET', '/api/v1/pairing/sessions')).json as { private: boolean; port: number; jumpJoinCommand: string }[];
     expect(session).toMatchObject({ private: true });
-    expect(await boxListensOn(session!.port)).toEqual(expect.arrayContaining(['127.0.0.1']));
-    expect(await boxListensOn(session!.port)).not.toEqual(expect.arrayContaining(['0.0.0.0']));
+    expect(await listeningAddresses(session!.port)).toEqual(expect.arrayContaining(['127.0.0.1']));
+    expect(await listeningAddresses(session!.port)).not.toEqual(expect.arrayContaining(['0.0.0.0']));
     expect(await answersFromOutside(session!.port)).toBe(false);
 
     const walled = await guestTerminal(alice, joinCommandIn(mail, alice, 'jump'), world.walledGuest);

@@ -1,9 +1,8 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { generateSshKey, knownHostsLine, tunnelSshArgs, type TunnelBox } from '@tmuxme/testing';
 
 /** What tunnel-hold, every box user's forced command, says on stderr. */
@@ -152,14 +151,6 @@ export async function eventually(check: () => boolean, timeoutMs = 3000, what = 
     if (Date.now() > deadline) throw new Error(`still false after ${timeoutMs} ms: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-const run = promisify(execFile);
-
-/** The addresses something listens on for TCP `port`, as `ss` prints them (`127.0.0.1:P`, `[::1]:P`, `0.0.0.0:P`, `[::]:P`), sorted. */
-export async function listenAddresses(port: number): Promise<string[]> {
-  const { stdout } = await run('ss', ['-Hltn', `sport = :${port}`]);
-  return stdout.split('\n').filter(Boolean).map((line) => line.trim().split(/\s+/)[3]!).sort();
 }
 
 /** This machine's first non-loopback IPv4 address, if it has one: a local address that is not loopback. */

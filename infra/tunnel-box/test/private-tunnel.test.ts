@@ -3,10 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  canConnect, freePort, jumpConnect, openReverseTunnel, startTunnelBox, writeAuthorizedKeys, type ReverseTunnel, type TunnelBox,
+  canConnect, freePort, jumpConnect, listeningAddresses, openReverseTunnel, startTunnelBox, writeAuthorizedKeys, type ReverseTunnel, type TunnelBox,
 } from '@tmuxme/testing';
 import {
-  holdBanner, joinKeyLine, keyFile, killChildren, listenAddresses, machineAddress, runSsh, sshTo, startEchoServer, type EchoServer, type KeyFile,
+  holdBanner, joinKeyLine, keyFile, killChildren, machineAddress, runSsh, sshTo, startEchoServer, type EchoServer, type KeyFile,
 } from './helpers.js';
 
 // What a host's client may ask -R to bind. The box's answer must not depend on it.
@@ -71,9 +71,9 @@ describe('a private lease (tunnel-private, GatewayPorts no)', () => {
     const port = privatePorts[i]!;
     const forward = await tunnel(privateHost, 'tunnel-private', port, bind);
     try {
-      const addresses = await listenAddresses(port);
-      expect(addresses).toContain(`127.0.0.1:${port}`);
-      expect(addresses.every((address) => address === `127.0.0.1:${port}` || address === `[::1]:${port}`)).toBe(true);
+      const addresses = await listeningAddresses(port);
+      expect(addresses).toContain('127.0.0.1');
+      expect(addresses.every((address) => address === '127.0.0.1' || address === '[::1]')).toBe(true);
       expect(await canConnect(port, machineAddress() ?? '127.0.0.3')).toBe(false);
       expect(await jumpConnect({ box, privateKeyPath: guest.path, target: `127.0.0.1:${port}`, send: 'private hello\n' })).toBe('private hello\n');
     } finally {
@@ -84,13 +84,13 @@ describe('a private lease (tunnel-private, GatewayPorts no)', () => {
   test('binds only the ports its line names', async () => {
     const other = await freePort();
     await expect(tunnel(privateHost, 'tunnel-private', other, '127.0.0.1')).rejects.toThrow(`remote port forwarding failed for listen port ${other}`);
-    expect(await listenAddresses(other)).toEqual([]);
+    expect(await listeningAddresses(other)).toEqual([]);
   });
 
   test('a key in the private file alone cannot log in as tunnel, so it cannot bind publicly', async () => {
     const port = privatePorts[0]!;
     await expect(tunnel(privateHost, 'tunnel', port, '0.0.0.0')).rejects.toThrow('Permission denied (publickey)');
-    expect(await listenAddresses(port)).toEqual([]);
+    expect(await listeningAddresses(port)).toEqual([]);
   });
 
   test('gets only the forced command, and no -W either', async () => {
@@ -111,7 +111,7 @@ describe('a public lease (tunnel, GatewayPorts yes)', () => {
     const port = publicPorts[i]!;
     const forward = await tunnel(publicHost, 'tunnel', port, bind);
     try {
-      expect(await listenAddresses(port)).toEqual([`0.0.0.0:${port}`, `[::]:${port}`]);
+      expect(await listeningAddresses(port)).toEqual(['0.0.0.0', '[::]']);
     } finally {
       await forward.close();
     }
@@ -120,6 +120,6 @@ describe('a public lease (tunnel, GatewayPorts yes)', () => {
   test('a key in the public file alone cannot log in as tunnel-private', async () => {
     const port = publicPorts[0]!;
     await expect(tunnel(publicHost, 'tunnel-private', port)).rejects.toThrow('Permission denied (publickey)');
-    expect(await listenAddresses(port)).toEqual([]);
+    expect(await listeningAddresses(port)).toEqual([]);
   });
 });

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { createServer, connect } from 'node:net';
+import { promisify } from 'node:util';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -41,4 +43,13 @@ export function exchange(port: number, text: string, host = '127.0.0.1'): Promis
     socket.on('error', reject);
     socket.on('close', () => { clearTimeout(giveUp); resolve(received); });
   });
+}
+
+/**
+ * The addresses this machine listens on at TCP `port`, as the kernel reports them (`ss`), without the
+ * port and sorted: `0.0.0.0` and `[::]` for every address, `127.0.0.1` and `[::1]` for loopback alone.
+ */
+export async function listeningAddresses(port: number): Promise<string[]> {
+  const { stdout } = await promisify(execFile)('ss', ['-Hltn', `sport = :${port}`]);
+  return stdout.split('\n').filter(Boolean).map((line) => line.trim().split(/\s+/)[3]!.replace(/:\d+$/, '')).sort();
 }
