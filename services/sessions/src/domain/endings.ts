@@ -29,6 +29,12 @@ export class Endings {
     return new Set(found.map((ending) => ending._id));
   }
 
+  /** Those of `sessions` whose end is not recorded. */
+  async sessionsNotEnded<T extends { _id: unknown }>(sessions: T[]): Promise<T[]> {
+    const ended = await this.ended(sessions.map((session) => sessionEnding(session._id)));
+    return sessions.filter((session) => !ended.has(sessionEnding(session._id)));
+  }
+
   async isEnded(id: string): Promise<boolean> {
     return (await this.endings.findById(id, { _id: 1 }).lean()) !== null;
   }

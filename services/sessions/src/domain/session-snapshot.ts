@@ -1,6 +1,6 @@
 import type mongoose from 'mongoose';
-import type { SessionDocument } from '../model/session.js';
-import { sessionEnding, type Endings } from './endings.js';
+import { notGoneNorExpired, type SessionDocument } from '../model/session.js';
+import type { Endings } from './endings.js';
 
 // Endings are looked up a batch at a time rather than once per session.
 const batchSize = 500;
@@ -8,9 +8,7 @@ const batchSize = 500;
 type Standing = Pick<SessionDocument, '_id' | 'host' | 'guests' | 'port'>;
 
 async function* notEnded(batch: Standing[], endings: Endings) {
-  const ended = await endings.ended(batch.map((s) => sessionEnding(s._id)));
-  for (const s of batch) {
-    if (ended.has(sessionEnding(s._id))) continue;
+  for (const s of await endings.sessionsNotEnded(batch)) {
     yield { sessionId: s._id.toString(), hostUserId: s.host.userId, port: s.port, guestUserIds: s.guests.map((guest) => guest.userId) };
   }
 }
@@ -20,7 +18,7 @@ async function* notEnded(batch: Standing[], endings: Endings) {
  * user's keys after a start. Live as the API counts it: not marked gone, not ended, heartbeat recent.
  */
 export async function* sessionSnapshot(sessions: mongoose.Model<SessionDocument>, endings: Endings, tunnelHost: string) {
-  const standing = sessions.find({ tunnelHost, deletedAt: null, expiresAt: { $gt: new Date() } }, { host: 1, guests: 1, port: 1 })
+  const standing = sessions.find({ tunnelHost, ...notGoneNorExpired() }, { host: 1, guests: 1, port: 1 })
     .lean<Standing[]>().cursor({ batchSize: 5000 });
   let batch: Standing[] = [];
   for await (const session of standing) {

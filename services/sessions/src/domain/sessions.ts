@@ -2,7 +2,7 @@ import mongoose from 'mongoose';
 import type { Principal } from '@tmuxme/auth';
 import type { Outbox } from '@tmuxme/bus';
 import { badRequest, conflict, forbidden, notFound } from '@tmuxme/service-kit';
-import type { SessionDocument } from '../model/session.js';
+import { notGoneNorExpired, type SessionDocument } from '../model/session.js';
 import { sessionDeclared, sessionEnded, type EndReason } from '../events/session-events.js';
 import { sessionEnding, type Endings } from './endings.js';
 import { foldGuests, type GuestInput } from './guests.js';
@@ -175,9 +175,8 @@ export class Sessions {
   }
 
   private async liveWhere(filter: mongoose.QueryFilter<SessionDocument>) {
-    const found = await this.deps.sessions.find({ ...filter, deletedAt: null, expiresAt: { $gt: new Date() } }).sort({ createdAt: 1 }).lean();
-    const ended = await this.deps.endings.ended(found.map((session) => sessionEnding(session._id)));
-    return found.filter((session) => !ended.has(sessionEnding(session._id)));
+    const found = await this.deps.sessions.find({ ...filter, ...notGoneNorExpired() }).sort({ createdAt: 1 }).lean();
+    return this.deps.endings.sessionsNotEnded(found);
   }
 
   /** Host or guest; anyone else learns nothing, not even that the session exists. */

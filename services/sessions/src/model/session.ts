@@ -55,6 +55,9 @@ const sessionSchema = new mongoose.Schema<SessionDocument>({
 sessionSchema.index({ 'guests.userId': 1 });
 sessionSchema.plugin(outboxFields);
 
+/** What the database can tell of a live session; its end, a record of its own, is checked apart (Endings). */
+export const notGoneNorExpired = () => ({ deletedAt: null, expiresAt: { $gt: new Date() } });
+
 export function sessionModel(db: mongoose.Connection) {
   return db.models.Session as mongoose.Model<SessionDocument> ?? db.model('Session', sessionSchema);
 }
