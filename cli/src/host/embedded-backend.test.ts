@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { spawn as spawnPty } from 'node-pty';
+import { spawn as spawnPty } from '@lydell/node-pty';
 import { canConnect, freePort, generateSshKey, startTunnelBox, writeAuthorizedKeys, type TunnelBox } from '@tmuxme/testing';
 import { eventually } from '../../test/eventually.js';
 import type { PortLease } from '../lib/api-client.js';

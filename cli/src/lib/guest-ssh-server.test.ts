@@ -5,7 +5,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { spawn as spawnPty } from 'node-pty';
+import { spawn as spawnPty } from '@lydell/node-pty';
 import ssh2 from 'ssh2';
 import { freePort, generateSshKey, waitForPort } from '@tmuxme/testing';
 import { eventually } from '../../test/eventually.js';
@@ -73,7 +73,7 @@ interface Guest {
   exited: Promise<number>;
 }
 
-/** A guest's `ssh -tt` in a real terminal of its own (a pty from node-pty), so window sizes are real. */
+/** A guest's `ssh -tt` in a real terminal of its own (a pty from @lydell/node-pty), so window sizes are real. */
 function joinAsGuest(key: string, { cols = 80, rows = 24, options = [] as string[], env = sshEnvironment } = {}): Guest {
   const terminal = spawnPty('ssh', sshArgv(key, ['-tt', ...options]), { name: 'xterm-256color', cols, rows, env: { ...env, TERM: 'xterm-256color' } });
   let screen = '';

@@ -1,4 +1,4 @@
-import { spawn, type IPty } from 'node-pty';
+import { spawn, type IPty } from '@lydell/node-pty';
 import type { PseudoTtyInfo, ServerChannel, Session, WindowChangeInfo } from 'ssh2';
 import { greeting } from './guest-command.js';
 import type { InvitedGuest } from './guest-ssh-auth.js';
@@ -102,6 +102,12 @@ export function serveGuestSession(session: Session, context: GuestSessionContext
   }
 }
 
+/** With `encoding: null` the pty reads and writes Buffers, which its typings (strings only) do not say. */
+interface RawPty {
+  onData(listener: (data: Buffer) => void): void;
+  write(data: Buffer): void;
+}
+
 function attachTmux(channel: ServerChannel, context: GuestSessionContext, size: TerminalSize, term: string): IPty {
   const readOnly = context.guest.access === 'ro';
   const environment: Record<string, string> = { TERM: term };
@@ -116,13 +122,14 @@ function attachTmux(channel: ServerChannel, context: GuestSessionContext, size: 
     encoding: null,
   });
   channel.on('error', () => {});
-  (pty.onData as unknown as (listener: (data: Buffer) => void) => void)((data) => {
+  const raw = pty as unknown as RawPty;
+  raw.onData((data) => {
     if (!channel.write(data)) {
       pty.pause();
       channel.once('drain', () => pty.resume());
     }
   });
-  channel.on('data', (data: Buffer) => pty.write(data));
+  channel.on('data', (data: Buffer) => raw.write(data));
   let running = true;
   // Once it has exited its pid may be someone else's: no signal after that.
   const hangUp = () => { if (running) pty.kill(); };

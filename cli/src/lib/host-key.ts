@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import ssh2 from 'ssh2';
 import { configFilePath } from './config.js';
+import { sshFingerprint } from './ssh-fingerprint.js';
 
 /** The key guests see when tmuxme serves their SSH itself (issue 8): one per machine, kept across sessions. */
 export interface HostKey {
@@ -29,12 +30,6 @@ export function hostKeyPath(env: Record<string, string | undefined> = process.en
 export async function loadHostKey(file: string = hostKeyPath()): Promise<HostKey> {
   const existing = await readKeyFile(file);
   return describe(file, existing ?? await createKeyFile(file));
-}
-
-/** `SHA256:` + unpadded base64 of the key blob's hash. */
-export function sshFingerprint(publicKey: string): string {
-  const blob = Buffer.from(publicKey.trim().split(/\s+/)[1] ?? '', 'base64');
-  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 }
 
 async function readKeyFile(file: string): Promise<string | undefined> {

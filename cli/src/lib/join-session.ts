@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import type { PairingSession } from './api-client.js';
-import { sshFingerprint } from './host-key.js';
+import { sshFingerprint } from './ssh-fingerprint.js';
 import { chooseJoinPath, type JoinPath } from './join-path.js';
 import { joinSshArgs, pinnedHosts, shellQuote } from './join-ssh.js';
 import { writeTempKnownHosts, type TempKnownHosts } from './known-hosts.js';
