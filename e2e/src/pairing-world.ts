@@ -77,6 +77,17 @@ export function guestJoinCommand(pinned: string, guest: Pick<Person, 'keyFile'>,
 }
 
 /**
+ * The guest's join command from an invitation mail, pinned to the host's key, with the guest's own key file:
+ * straight to the leased port on the box, or through the box's SSH port (its jump hop finds the key in ~/.ssh).
+ */
+export function joinCommandInMail(mailText: string, guest: Pick<Person, 'keyFile'>, path: 'direct' | 'jump' = 'direct', extraOptions: readonly string[] = []): string {
+  const destination = path === 'direct' ? `tmuxme@${boxName.replace('.', '\\.')}` : 'tmuxme@127\\.0\\.0\\.1';
+  const pinned = new RegExp(`^\\s*(ssh -o UserKnownHostsFile=/dev/null .*${destination})\\s*$`, 'm').exec(mailText)?.[1];
+  if (!pinned) throw new Error(`no pinned ${path} join command in the mail:\n${mailText}`);
+  return guestJoinCommand(pinned, guest, extraOptions);
+}
+
+/**
  * The whole pairing system on one machine, the way it is spread in real life: the services and
  * the tunnel box here, and a host and a guest each in a network namespace of their own that reach
  * the box (as `box.test`) and the API but not each other. Unless told not to, the host's namespace
@@ -151,9 +162,12 @@ export class PairingWorld {
     return { username, home, keyFile, publicKey: key.publicKey, apiToken, api: user, account };
   }
 
-  /** The shell command that runs the CLI with `args` as `person`'s local account would. */
-  cliCommand(person: Person, args: string): string {
-    const cli = `node --import tsx ${shellQuote(cliEntry)} ${args}`;
+  /**
+   * The shell command that runs the CLI with `args` as `person`'s local account would: the CLI's sources by
+   * default, or `installed`, the path of a `tmuxme` that npm installed.
+   */
+  cliCommand(person: Person, args: string, installed?: string): string {
+    const cli = `${installed ? shellQuote(installed) : `node --import tsx ${shellQuote(cliEntry)}`} ${args}`;
     if (!person.account) return cli;
     const { uid, gid } = person.account;
     return `setpriv --reuid=${uid} --regid=${gid} --init-groups ${cli}`;

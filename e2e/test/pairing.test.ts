@@ -4,7 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { listeningAddresses, testAmqpUrl, testMongoUrl } from '@tmuxme/testing';
-import { ensureLocalAccount, guestJoinCommand, PairingWorld, shellQuote, Terminal, type Person } from '../src/index.js';
+import { ensureLocalAccount, joinCommandInMail, PairingWorld, shellQuote, Terminal, type Person } from '../src/index.js';
 
 const run = promisify(execFile);
 
@@ -75,17 +75,6 @@ describe.each(Object.keys(modes) as (keyof typeof modes)[])('pairing through the
     await world?.stop();
   });
 
-  /**
-   * The guest's join command from the mail, pinned to the host's key, with the guest's own key file:
-   * straight to the leased port, or through the box's SSH port (its jump hop finds the key in ~/.ssh).
-   */
-  function joinCommandIn(mailText: string, guest: Person, path: 'direct' | 'jump' = 'direct', extraOptions: string[] = []): string {
-    const destination = path === 'direct' ? 'tmuxme@box\\.test' : 'tmuxme@127\\.0\\.0\\.1';
-    const pinned = new RegExp(`^\\s*(ssh -o UserKnownHostsFile=/dev/null .*${destination})\\s*$`, 'm').exec(mailText)?.[1];
-    if (!pinned) throw new Error(`no pinned ${path} join command in the mail:\n${mailText}`);
-    return guestJoinCommand(pinned, guest, extraOptions);
-  }
-
   const guestTerminal = async (guest: Person, command: string, from = world.guest) => {
     const terminal = await Terminal.open(from, join(world.dir, `${guest.username}-${terminals.length}.tmux`), command, { PATH: process.env.PATH!, HOME: guest.home, TERM: 'xterm-256color' });
     terminals.push(terminal);
@@ -141,12 +130,12 @@ describe.each(Object.keys(modes) as (keyof typeof modes)[])('pairing through the
   });
 
   it('alice types into the host\'s session; bob watches and his typing goes nowhere', async () => {
-    const aliceTerminal = await guestTerminal(alice, joinCommandIn((await world.invitationFor('alice')).text, alice));
+    const aliceTerminal = await guestTerminal(alice, joinCommandInMail((await world.invitationFor('alice')).text, alice));
     await aliceTerminal.waitFor(/tmux\.me: joined as alice/);
     await aliceTerminal.type('echo alice-was-here-$((6*7))');
     await host.waitFor(/alice-was-here-42/);
 
-    const bobTerminal = await guestTerminal(bob, joinCommandIn((await world.invitationFor('bob')).text, bob));
+    const bobTerminal = await guestTerminal(bob, joinCommandInMail((await world.invitationFor('bob')).text, bob));
     await bobTerminal.waitFor(/alice-was-here-42/);
     await bobTerminal.type('echo bob-typed-$((6*7))');
     await aliceTerminal.type('echo alice-again');
@@ -157,10 +146,10 @@ describe.each(Object.keys(modes) as (keyof typeof modes)[])('pairing through the
   it('behind a firewall that lets only the box\'s SSH port out, the direct command fails and the jump command from the mail works', async () => {
     const mail = (await world.invitationFor('alice')).text;
     const { stderr } = await world.walledGuest.exec('bash', ['-c',
-      `${joinCommandIn(mail, alice, 'direct', ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=3'])} true; echo "exit $?" >&2`], { timeoutMs: 20_000 });
+      `${joinCommandInMail(mail, alice, 'direct', ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=3'])} true; echo "exit $?" >&2`], { timeoutMs: 20_000 });
     expect(stderr).toMatch(/timed out/i);
 
-    const walled = await guestTerminal(alice, joinCommandIn(mail, alice, 'jump'), world.walledGuest);
+    const walled = await guestTerminal(alice, joinCommandInMail(mail, alice, 'jump'), world.walledGuest);
     await walled.waitFor(/tmux\.me: joined as alice/);
     await walled.type('echo through-the-ssh-port-$((6*7))');
     await host.waitFor(/through-the-ssh-port-42/);
@@ -206,13 +195,13 @@ describe.each(Object.keys(modes) as (keyof typeof modes)[])('pairing through the
     expect(await listeningAddresses(session!.port)).not.toEqual(expect.arrayContaining(['0.0.0.0']));
     expect(await answersFromOutside(session!.port)).toBe(false);
 
-    const walled = await guestTerminal(alice, joinCommandIn(mail, alice, 'jump'), world.walledGuest);
+    const walled = await guestTerminal(alice, joinCommandInMail(mail, alice, 'jump'), world.walledGuest);
     await walled.waitFor(/tmux\.me: joined as alice/);
     await walled.type('echo private-$((6*7))');
     await privateHost.waitFor(/private-42/);
 
     // carol has an account and a key, but no invitation: the box opens her no way to the port.
-    const carolTries = joinCommandIn(mail, carol, 'jump', ['-o', 'BatchMode=yes']);
+    const carolTries = joinCommandInMail(mail, carol, 'jump', ['-o', 'BatchMode=yes']);
     const { stderr } = await world.walledGuest.exec('bash', ['-c', `${carolTries} true; echo "exit $?" >&2`], { env: { PATH: process.env.PATH, HOME: carol.home } });
     expect(stderr).toMatch(/Permission denied \(publickey\)/);
     expect(stderr).toContain('exit 255');

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { commands } from '../commands/index.js';
 
 const [first, ...rest] = process.argv.slice(2);
@@ -12,14 +13,23 @@ function help(): string {
     '',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `tmuxme <command> --help` for a command\'s options.',
+    'Run `tmuxme <command> --help` for a command\'s options, `tmuxme --version` for the version.',
   ].join('\n');
+}
+
+/** The installed package's own manifest: dist/bin/ and src/bin/ both sit two levels below it. */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 async function main(): Promise<number> {
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     console.log(help());
     return first === undefined ? 2 : 0;
+  }
+  if (first === '--version' || first === '-V') {
+    console.log(version());
+    return 0;
   }
   const command = commands.find((c) => c.name === first) ?? commands.find((c) => c.name === 'host');
   if (!command) {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { hostSession, type HostOutput } from '../host/host-session.js';
+import type { HostOutput } from '../host/host-session.js';
 import type { Guest } from '../host/host-events.js';
 import type { Command } from './command.js';
 import { runCommand, serverOption, serverUsage, UsageError } from './run-command.js';
@@ -52,6 +52,8 @@ ${serverUsage}`,
     const sshPort = Number(values['ssh-port'] ?? 22);
     if (!Number.isInteger(sshPort) || sshPort < 1 || sshPort > 65_535) throw new UsageError(`--ssh-port must be a port number, not "${values['ssh-port']}"`);
     const output: HostOutput = values.json ? 'json' : values['no-tui'] || !process.stdout.isTTY ? 'lines' : 'tui';
+    // Loaded only to host: ssh2, the pty and tmux's modules are no part of `--help` or of the other commands.
+    const { hostSession } = await import('../host/host-session.js');
     return hostSession({
       guests: parseGuests(positionals), output, attach: !values['no-attach'], systemSshd: values['system-sshd'] ?? false, sshPort,
       private: values.private ?? false, identity: values.identity, server: values.server,

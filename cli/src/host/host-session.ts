@@ -5,8 +5,6 @@ import type { Guest } from './host-events.js';
 import { HostFlow } from './host-flow.js';
 import { HostStore } from './host-store.js';
 import { jsonReporter, lineReporter } from './reporters.js';
-import { createEmbeddedBackend } from './embedded-backend.js';
-import { createSeedBackend } from './seed-backend.js';
 
 export type HostOutput = 'tui' | 'lines' | 'json';
 
@@ -37,9 +35,10 @@ export async function hostSession(options: HostSessionOptions): Promise<number> 
   store.dispatch(options.systemSshd
     ? { type: 'mode', mode: 'system-sshd', reason: '--system-sshd: guests reach this machine\'s sshd as the local user tmuxme' }
     : { type: 'mode', mode: 'embedded', reason: 'no root or sshd needed: serving SSH from tmuxme itself (--system-sshd for this machine\'s sshd)' });
+  // Each mode loads only its own backend: the seed's needs no ssh2 and no pty.
   const backend = options.systemSshd
-    ? await createSeedBackend({ sshPort: options.sshPort, identity: options.identity })
-    : await createEmbeddedBackend({ identity: options.identity, notice });
+    ? await (await import('./seed-backend.js')).createSeedBackend({ sshPort: options.sshPort, identity: options.identity })
+    : await (await import('./embedded-backend.js')).createEmbeddedBackend({ identity: options.identity, notice });
   const flow = new HostFlow({ api, backend, guests: options.guests, private: options.private, emit: store.dispatch });
   const stop = (signal: string) => void flow.end(signal === 'SIGINT' ? 'you pressed Ctrl-C' : `received ${signal}`);
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
