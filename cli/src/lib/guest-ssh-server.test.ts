@@ -200,6 +200,12 @@ describe('the guests\' SSH server inside tmuxme', () => {
     expect(refusals('authentication').at(-1)).toMatchObject({ detail: expect.stringContaining('password') });
   });
 
+  it('has an OpenSSH client that prefers ChaCha20 and AES-CTR encrypt with AES-GCM', async () => {
+    const { stderr } = await runSsh(keys.alice.path, ['-T', '-v']);
+    expect(stderr).toMatch(/kex: server->client cipher: aes128-gcm@openssh\.com/);
+    expect(stderr).toMatch(/kex: client->server cipher: aes128-gcm@openssh\.com/);
+  });
+
   it('refuses a session without a pty, exec and sftp, saying so', async () => {
     const counts = () => [refusals('no-pty').length, refusals('exec').length, refusals('subsystem').length];
     const [noPtyBefore, execBefore, subsystemBefore] = counts();

@@ -70,6 +70,14 @@ interface LiveConnection {
  * protocol from ssh2's Server. Only the invited guests' keys log in, and a
  * guest gets exactly one thing: a pty running their tmux client.
  */
+/**
+ * AES-GCM only, which Node's OpenSSL does in one native call per packet. OpenSSH clients prefer
+ * chacha20-poly1305, which ssh2 without its optional compiled addon (never built: the CLI installs with
+ * no install scripts) runs through a WebAssembly Poly1305, costing every keystroke more CPU and a longer
+ * tail; they fall back to AES-CTR before GCM, so CTR is not offered either. Every OpenSSH since 6.2 has GCM.
+ */
+const guestCiphers = ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com'] as const;
+
 export class GuestSshServer {
   private readonly ssh: Server;
   private readonly keyring: GuestKeyring;
@@ -83,8 +91,9 @@ export class GuestSshServer {
   constructor(private readonly options: GuestSshServerOptions) {
     this.keyring = new GuestKeyring(options.guests);
     this.limits = { ...defaultLimits, ...options.limits };
-    this.ssh = new ssh2.Server({ hostKeys: [options.hostKey], ident: 'tmuxme', keepaliveInterval: 15_000, keepaliveCountMax: 3 },
-      (client) => this.onConnection(client));
+    this.ssh = new ssh2.Server({
+      hostKeys: [options.hostKey], ident: 'tmuxme', keepaliveInterval: 15_000, keepaliveCountMax: 3, algorithms: { cipher: [...guestCiphers] },
+    }, (client) => this.onConnection(client));
   }
 
   /** Invited keys nobody can log in with here (e.g. security keys, which ssh2 cannot verify). */
