@@ -136,7 +136,50 @@ describe('the host flow', () => {
     const { backend } = memoryBackend(calls);
     const flow = new HostFlow({ api: memoryApi(calls, { honoursPrivate: false }), backend, guests, private: true, emit: (event) => events.push(event) });
     await expect(flow.start()).rejects.toThrow('the server leased a public port (20001) though a private one was asked for');
-    expect(calls).toEqual(['lease private', 'give back', 'dismiss']);
+    // The failed lease stopped the steps beside it before the guests were let in.
+    expect(calls).toEqual(['lease private', 'give back']);
     expect(events.some((event) => event.type === 'ready')).toBe(false);
+  });
+
+  it('asks for the guests\' keys, the lease and tmux at once, and declares only once all are done', async () => {
+    const calls: string[] = [];
+    const api = memoryApi(calls);
+    const { backend } = memoryBackend(calls);
+    // Each answers only once the other two have been asked: one after another, the set-up would never finish.
+    const asked = (what: string, others: string[]) => async () => {
+      calls.push(what);
+      await eventually(() => others.every((other) => calls.includes(other)), `${others.join(' and ')} asked while ${what} is`);
+    };
+    const keysAsked = asked('keys', ['lease', 'tmux']);
+    const tmuxAsked = asked('tmux', ['keys', 'lease']);
+    const leasePort = api.leasePort.bind(api);
+    const flow = new HostFlow({
+      api: {
+        ...api,
+        publicKeys: async (username) => { await keysAsked(); return api.publicKeys(username); },
+        leasePort: async (options) => { const lease = await leasePort(options); await eventually(() => calls.includes('tmux'), 'tmux started'); return lease; },
+      },
+      backend: { ...backend, startTmux: tmuxAsked },
+      guests: [guests[0]!], emit: () => {}, pollGuestsMs: 3_600_000, heartbeatMs: 3_600_000,
+    });
+    await flow.start();
+    expect(calls.indexOf('declare undefined')).toBeGreaterThan(Math.max(...['keys', 'lease', 'tmux', 'tunnel as tunnel'].map((c) => calls.indexOf(c))));
+    await flow.end('test over');
+  });
+
+  it('when one step fails, the steps beside it settle and everything they did is undone', async () => {
+    const calls: string[] = [];
+    const api = memoryApi(calls);
+    const { backend } = memoryBackend(calls);
+    const events: HostEvent[] = [];
+    const flow = new HostFlow({
+      api: { ...api, publicKeys: async (username) => { await eventually(() => calls.includes('tmux'), 'tmux started'); throw new Error(`no keys for ${username}`); } },
+      backend: { ...backend, startTmux: async () => void calls.push('tmux'), stopTmux: async () => void calls.push('stop tmux') },
+      guests, emit: (event) => events.push(event),
+    });
+    await expect(flow.start()).rejects.toThrow('Cannot invite: alice: no keys for alice; bob: no keys for bob.');
+    // Leased and tmux started beside the keys; never tunnelled, since nobody could be let in.
+    expect(new Set(calls)).toEqual(new Set(['lease', 'tmux', 'give back', 'stop tmux']));
+    expect(events.at(-1)).toEqual({ type: 'ended', reason: 'set-up failed', problems: [] });
   });
 });

@@ -41,6 +41,8 @@ export class HostFlow {
   private lease: PortLease | undefined;
   private connected: ConnectedGuest[] = [];
   private polling = false;
+  /** The first failure of a set-up step, which stops the steps running beside it. */
+  private failure: unknown;
   private pollAgain = false;
 
   constructor(private readonly options: HostFlowOptions) {}
@@ -57,25 +59,37 @@ export class HostFlow {
     }
   }
 
+  /**
+   * The steps that do not need each other run at once: the guests' keys, the lease and the local set-up
+   * (host key, tmux) start together; the guests are let in once their keys are here, the tunnel opens once
+   * they are in and the port is leased, and the session is declared once everything is up.
+   */
   private async runSteps(): Promise<void> {
     const { api, backend, guests, emit } = this.options;
-    await this.step('local-user', () => backend.ensureGuestUser((why) => emit({ type: 'notice', message: why })));
-    const withKeys = await this.step('guest-keys', () => this.fetchKeys(guests), (found) => `${found.reduce((n, g) => n + g.keys.length, 0)} key(s)`);
-    // Only once every guest can be invited: a refused invitation changes nothing on this machine.
-    const cleaned = await backend.cleanUpDeadRuns();
-    for (const what of cleaned) emit({ type: 'notice', message: `Cleaned up after an earlier run that stopped abruptly: ${what}` });
-    await this.step('authorized-keys', async () => {
-      this.undo.push({ label: 'let the guests out', run: () => backend.dismissGuests() });
-      await backend.admitGuests(withKeys);
-    });
-    const lease = await this.leaseAndTunnel();
-    await this.step('tmux', async () => {
+    const localUser = this.branch(this.step('local-user', () => backend.ensureGuestUser((why) => emit({ type: 'notice', message: why }))));
+    const withKeys = this.branch(this.step('guest-keys', () => this.fetchKeys(guests), (found) => `${found.reduce((n, g) => n + g.keys.length, 0)} key(s)`));
+    const leased = this.branch(this.leaseStep());
+    const admitted = this.branch(Promise.all([localUser, withKeys]).then(async ([, keys]) => {
+      // Only once every guest can be invited: a refused invitation leaves this machine as it was.
+      const cleaned = await backend.cleanUpDeadRuns();
+      for (const what of cleaned) emit({ type: 'notice', message: `Cleaned up after an earlier run that stopped abruptly: ${what}` });
+      await this.step('authorized-keys', async () => {
+        this.undo.push({ label: 'let the guests out', run: () => backend.dismissGuests() });
+        await backend.admitGuests(keys);
+      });
+    }));
+    const tunnelled = this.branch(Promise.all([leased, admitted]).then(([first]) => this.tunnelOnLease(first)));
+    const tmux = this.branch(localUser.then(() => this.step('tmux', async () => {
       this.undo.push({ label: 'stop tmux', run: () => backend.stopTmux() });
       await backend.startTmux();
-    });
-    const hostKey = await backend.hostKey();
+    })));
+    const hostKey = this.branch(localUser.then(() => backend.hostKey()));
+    // Every branch settles before a failure is thrown: what each one did is on the undo stack by then.
+    await Promise.allSettled([localUser, withKeys, leased, admitted, tunnelled, tmux, hostKey]);
+    if (this.failure !== undefined) throw this.failure;
+    const [lease, key] = await Promise.all([tunnelled, hostKey]);
     // Sent only when private: a public declaration stays what servers before private leases accept.
-    const declaration = { port: lease.port, guests, hostKey, ...(lease.private ? { private: true } : {}) };
+    const declaration = { port: lease.port, guests, hostKey: key, ...(lease.private ? { private: true } : {}) };
     const session = await this.step('declare', () => api.declareSession(declaration), (s) => `session ${s.id}`);
     // From here on the session holds the lease: ending the session releases it.
     this.session = session;
@@ -90,6 +104,14 @@ export class HostFlow {
       },
     });
     this.keepAlive();
+  }
+
+  /** One of the set-up's concurrent branches: its failure is the set-up's, and the others stop at their next step. */
+  private branch<T>(work: Promise<T>): Promise<T> {
+    return work.catch((error: unknown) => {
+      this.failure ??= error;
+      throw error;
+    });
   }
 
   /**
@@ -121,6 +143,7 @@ export class HostFlow {
 
   private throwIfStopped(): void {
     if (this.stopped.signal.aborted) throw this.stopped.signal.reason;
+    if (this.failure !== undefined) throw this.failure;
   }
 
   private async step<T>(id: StepId, work: () => Promise<T>, describe?: (result: T) => string): Promise<T> {
@@ -152,13 +175,19 @@ export class HostFlow {
     return results.map((result) => (result as PromiseFulfilledResult<GuestKeys>).value);
   }
 
-  /** Leases a port and opens the tunnel there; a port the box refuses is given back and another leased. */
-  private async leaseAndTunnel(): Promise<PortLease> {
-    const { api, portAttempts = 3 } = this.options;
+  /** A lease, given back at the undo unless a declared session holds it by then. */
+  private async leaseStep(): Promise<{ lease: PortLease; giveBack: { label: string; run: () => Promise<unknown> } }> {
+    const lease = await this.step('lease', () => this.leasePort(), (held) => `${held.private ? 'private ' : ''}port ${held.port} on ${held.tunnelHost}`);
+    const giveBack = { label: `give back the lease on port ${lease.port}`, run: () => (this.session ? Promise.resolve() : this.options.api.giveBackLease(lease.leaseId)) };
+    this.undo.push(giveBack);
+    return { lease, giveBack };
+  }
+
+  /** Opens the tunnel on the leased port; a port the box refuses is given back and another leased. */
+  private async tunnelOnLease(first: Awaited<ReturnType<HostFlow['leaseStep']>>): Promise<PortLease> {
+    const { portAttempts = 3 } = this.options;
+    let { lease, giveBack } = first;
     for (let attempt = 1; ; attempt += 1) {
-      const lease = await this.step('lease', () => this.leasePort(), (held) => `${held.private ? 'private ' : ''}port ${held.port} on ${held.tunnelHost}`);
-      const giveBack = { label: `give back the lease on port ${lease.port}`, run: () => (this.session ? Promise.resolve() : api.giveBackLease(lease.leaseId)) };
-      this.undo.push(giveBack);
       try {
         const forwards = `${lease.tunnelHost}:${lease.port} forwards to this machine${lease.private ? " (on the box's loopback only)" : ''}`;
         this.tunnel = await this.step('tunnel', () => this.openTunnelRetryingAuth(lease), () => forwards);
@@ -170,6 +199,7 @@ export class HostFlow {
         this.options.emit({ type: 'notice', message: `The box refused port ${lease.port}; leasing another (attempt ${attempt + 1} of ${portAttempts}).` });
         this.undo.splice(this.undo.indexOf(giveBack), 1);
         await giveBack.run().catch(() => {});
+        ({ lease, giveBack } = await this.leaseStep());
       }
     }
   }
