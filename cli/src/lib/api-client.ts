@@ -1,3 +1,5 @@
+import { httpRequestText, type HttpAnswer } from './http-request.js';
+
 /** A refusal from the server, or the server out of reach, in words a user can act on. */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -76,7 +78,7 @@ interface RequestOptions {
 const loginHint = 'Run `tmuxme login` to sign in again.';
 
 /**
- * The public JSON API of DESIGN section 3, over global fetch. An API token is exchanged for a
+ * The public JSON API of DESIGN section 3, over kept-alive HTTP connections. An API token is exchanged for a
  * short-lived access token (JWT) on first use, and again only shortly before that one expires.
  */
 export class TmuxmeApi {
@@ -161,10 +163,9 @@ export class TmuxmeApi {
   }
 
   private async send<T>(method: string, path: string, { body, authorization, signedIn = false }: RequestOptions = {}): Promise<T> {
-    let response: Response;
-    let text: string;
+    let response: HttpAnswer;
     try {
-      response = await fetch(this.server + path, {
+      response = await httpRequestText(new URL(this.server + path), {
         method,
         headers: {
           accept: 'application/json',
@@ -172,14 +173,13 @@ export class TmuxmeApi {
           ...(authorization ? { authorization } : {}),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        timeoutMs: this.timeoutMs,
       });
-      text = await response.text();
     } catch (error) {
       throw this.unreachable(error);
     }
-    const json = parseJson(response, text);
-    if (!response.ok) throw this.refusal(response, json, signedIn);
+    const json = parseJson(response);
+    if (response.status < 200 || response.status > 299) throw this.refusal(response, json, signedIn);
     if (response.status === 204) return undefined as T;
     if (json === undefined) {
       throw new ApiError(response.status, 'NOT_A_TMUXME_SERVER', `${this.server} did not answer ${method} ${path} with JSON: is it a tmux.me server? Check --server or TMUXME_SERVER.`);
@@ -187,7 +187,7 @@ export class TmuxmeApi {
     return json as T;
   }
 
-  private refusal(response: Response, json: unknown, signedIn: boolean): ApiError {
+  private refusal(response: HttpAnswer, json: unknown, signedIn: boolean): ApiError {
     const hint = response.status === 401 && signedIn ? ` ${loginHint}` : '';
     if (isErrorBody(json)) {
       return new ApiError(response.status, json.code ?? `HTTP_${response.status}`, json.message + hint, errorDetails(json));
@@ -197,15 +197,15 @@ export class TmuxmeApi {
   }
 
   private unreachable(error: unknown): ApiError {
-    const { name, cause } = error as { name?: string; cause?: { code?: string; message?: string } };
-    const reason = name === 'TimeoutError' ? `no answer within ${this.timeoutMs / 1000} s` : cause?.code ?? cause?.message ?? (error as Error).message;
+    const { cause } = error as { cause?: { name?: string; code?: string; message?: string } };
+    const reason = cause?.name === 'TimeoutError' ? `no answer within ${this.timeoutMs / 1000} s` : cause?.code ?? cause?.message ?? (error as Error).message;
     return new ApiError(0, 'SERVER_UNREACHABLE',
       `Cannot reach the tmux.me server at ${this.server} (${reason}). Check your network, and --server or TMUXME_SERVER if that is not the server you meant.`);
   }
 }
 
-function parseJson(response: Response, text: string): unknown {
-  if (!text || !response.headers.get('content-type')?.includes('json')) return undefined;
+function parseJson({ text, contentType }: HttpAnswer): unknown {
+  if (!text || !contentType.includes('json')) return undefined;
   try {
     return JSON.parse(text);
   } catch {
