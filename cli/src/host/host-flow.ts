@@ -7,7 +7,8 @@ export type HostApi = Pick<TmuxmeApi, 'publicKeys' | 'leasePort' | 'giveBackLeas
 
 export interface HostFlowOptions {
   api: HostApi;
-  backend: HostBackend;
+  /** A promise while its modules still load: the steps that need no backend start without it. */
+  backend: HostBackend | Promise<HostBackend>;
   guests: Guest[];
   /** `--private`: the box binds the port to its loopback, so only invited guests reach it, through the jump user. */
   private?: boolean;
@@ -40,6 +41,7 @@ export class HostFlow {
   private tunnel: OpenTunnel | undefined;
   private lease: PortLease | undefined;
   private connected: ConnectedGuest[] = [];
+  private backend: HostBackend | undefined;
   private polling = false;
   /** The first failure of a set-up step, which stops the steps running beside it. */
   private failure: unknown;
@@ -65,11 +67,17 @@ export class HostFlow {
    * they are in and the port is leased, and the session is declared once everything is up.
    */
   private async runSteps(): Promise<void> {
-    const { api, backend, guests, emit } = this.options;
-    const localUser = this.branch(this.step('local-user', () => backend.ensureGuestUser((why) => emit({ type: 'notice', message: why }))));
+    const { api, guests, emit } = this.options;
+    // The backend's modules may still be loading: the local steps wait for them, the server's do not.
+    const localUser = this.branch(this.step('local-user', async () => {
+      const backend = await this.options.backend;
+      this.backend = backend;
+      await backend.ensureGuestUser((why) => emit({ type: 'notice', message: why }));
+      return backend;
+    }));
     const withKeys = this.branch(this.step('guest-keys', () => this.fetchKeys(guests), (found) => `${found.reduce((n, g) => n + g.keys.length, 0)} key(s)`));
     const leased = this.branch(this.leaseStep());
-    const admitted = this.branch(Promise.all([localUser, withKeys]).then(async ([, keys]) => {
+    const admitted = this.branch(Promise.all([localUser, withKeys]).then(async ([backend, keys]) => {
       // Only once every guest can be invited: a refused invitation leaves this machine as it was.
       const cleaned = await backend.cleanUpDeadRuns();
       for (const what of cleaned) emit({ type: 'notice', message: `Cleaned up after an earlier run that stopped abruptly: ${what}` });
@@ -79,15 +87,15 @@ export class HostFlow {
       });
     }));
     const tunnelled = this.branch(Promise.all([leased, admitted]).then(([first]) => this.tunnelOnLease(first)));
-    const tmux = this.branch(localUser.then(() => this.step('tmux', async () => {
+    const tmux = this.branch(localUser.then((backend) => this.step('tmux', async () => {
       this.undo.push({ label: 'stop tmux', run: () => backend.stopTmux() });
       await backend.startTmux();
     })));
-    const hostKey = this.branch(localUser.then(() => backend.hostKey()));
+    const hostKey = this.branch(localUser.then((backend) => backend.hostKey()));
     // Every branch settles before a failure is thrown: what each one did is on the undo stack by then.
     await Promise.allSettled([localUser, withKeys, leased, admitted, tunnelled, tmux, hostKey]);
     if (this.failure !== undefined) throw this.failure;
-    const [lease, key] = await Promise.all([tunnelled, hostKey]);
+    const [backend, lease, key] = await Promise.all([localUser, tunnelled, hostKey]);
     // Sent only when private: a public declaration stays what servers before private leases accept.
     const declaration = { port: lease.port, guests, hostKey: key, ...(lease.private ? { private: true } : {}) };
     const session = await this.step('declare', () => api.declareSession(declaration), (s) => `session ${s.id}`);
@@ -221,7 +229,7 @@ export class HostFlow {
     for (let delay = 100; ; delay = Math.min(delay * 2, 1_000)) {
       this.throwIfStopped();
       try {
-        return await this.options.backend.openTunnel(lease);
+        return await this.backend!.openTunnel(lease);
       } catch (error) {
         if (!(error instanceof TunnelAuthRefused) || Date.now() + delay > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, delay));
@@ -232,7 +240,8 @@ export class HostFlow {
   /** Heartbeats, the guest list, and the end when tmux or the tunnel goes away. */
   private keepAlive(): void {
     // Every poll runs tmux; each run costs the host's machine a little, felt as keystroke latency.
-    const { api, backend, emit, pollGuestsMs = 2_000 } = this.options;
+    const { api, emit, pollGuestsMs = 2_000 } = this.options;
+    const backend = this.backend!;
     const session = this.session!;
     const heartbeatMs = this.options.heartbeatMs ?? Math.max(1_000, (Date.parse(session.expiresAt) - Date.now()) / 3);
     this.timers.push(setInterval(() => {
@@ -255,7 +264,7 @@ export class HostFlow {
       return;
     }
     this.polling = true;
-    const { backend } = this.options;
+    const backend = this.backend!;
     (async () => {
       const connected = await backend.connectedGuests().catch(() => undefined);
       if (this.stopped.signal.aborted) return;
@@ -286,7 +295,7 @@ export class HostFlow {
 
   /** Ends one guest's connection where the backend can (false where it cannot, or the guest had gone). */
   async disconnectGuest(connectionId: string): Promise<boolean> {
-    const ended = await this.options.backend.disconnectGuest?.(connectionId) ?? false;
+    const ended = await this.backend?.disconnectGuest?.(connectionId) ?? false;
     this.pollGuests();
     return ended;
   }

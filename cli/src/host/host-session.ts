@@ -35,24 +35,29 @@ export async function hostSession(options: HostSessionOptions): Promise<number> 
   store.dispatch(options.systemSshd
     ? { type: 'mode', mode: 'system-sshd', reason: '--system-sshd: guests reach this machine\'s sshd as the local user tmuxme' }
     : { type: 'mode', mode: 'embedded', reason: 'no root or sshd needed: serving SSH from tmuxme itself (--system-sshd for this machine\'s sshd)' });
-  // Each mode loads only its own backend: the seed's needs no ssh2 and no pty.
+  // Each mode loads only its own backend (the seed's needs no ssh2 and no pty), while the steps that need none run.
   const backend = options.systemSshd
-    ? await (await import('./seed-backend.js')).createSeedBackend({ sshPort: options.sshPort, identity: options.identity })
-    : await (await import('./embedded-backend.js')).createEmbeddedBackend({ identity: options.identity, notice });
+    ? import('./seed-backend.js').then(({ createSeedBackend }) => createSeedBackend({ sshPort: options.sshPort, identity: options.identity }))
+    : import('./embedded-backend.js').then(({ createEmbeddedBackend }) => createEmbeddedBackend({ identity: options.identity, notice }));
+  // The flow reports a backend that failed to load as its first step's failure; this only keeps Node from calling it unhandled.
+  backend.catch(() => {});
   const flow = new HostFlow({ api, backend, guests: options.guests, private: options.private, emit: store.dispatch });
+  const attach = async () => attachTmux((await backend).attachCommand());
   const stop = (signal: string) => void flow.end(signal === 'SIGINT' ? 'you pressed Ctrl-C' : `received ${signal}`);
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   signals.forEach((signal) => process.on(signal, stop));
   try {
     if (options.output === 'tui') {
-      // Ink and React load only for the screen: --no-tui and --json start faster without them.
+      // Ink and React load only for the screen (--no-tui and --json never load them), and while the set-up
+      // runs: the screen opens on the steps as far as they got.
+      const failed = flow.start().then(() => false, () => true);
       const { runHostTui } = await import('../ui/run-host-tui.js');
-      return await runHostTui({ store, flow, attach: () => attachTmux(backend.attachCommand()) });
+      return await runHostTui({ store, flow, failed, attach });
     }
     await flow.start();
     if (options.attach && process.stdin.isTTY) {
-      await attachTmux(backend.attachCommand());
-      if (!(await backend.tmuxRunning())) await flow.end('the tmux session ended');
+      await attach();
+      if (!(await (await backend).tmuxRunning())) await flow.end('the tmux session ended');
       else process.stdout.write('Detached: the session goes on. Ctrl-C ends it.\n');
     }
     await flow.over;

@@ -5,7 +5,9 @@ import { HostApp } from './host-app.js';
 
 export interface RunHostTuiOptions {
   store: HostStore;
+  /** Started already; `failed` settles with whether its set-up failed. */
   flow: HostFlow;
+  failed: Promise<boolean>;
   /** Gives the terminal to tmux until the host detaches or the session ends. */
   attach: () => Promise<unknown>;
 }
@@ -14,9 +16,7 @@ export interface RunHostTuiOptions {
  * The interactive host: the screen while setting up, then Enter hands the terminal to tmux and
  * the screen comes back on detach, until the session is over. Returns the exit code.
  */
-export async function runHostTui({ store, flow, attach }: RunHostTuiOptions): Promise<number> {
-  let failed = false;
-  void flow.start().catch(() => { failed = true; });
+export async function runHostTui({ store, flow, failed, attach }: RunHostTuiOptions): Promise<number> {
   for (;;) {
     let attachRequested = false;
     const screen = render(<HostApp
@@ -30,5 +30,5 @@ export async function runHostTui({ store, flow, attach }: RunHostTuiOptions): Pr
     await attach();
   }
   await flow.over;
-  return failed ? 1 : 0;
+  return (await failed) ? 1 : 0;
 }
