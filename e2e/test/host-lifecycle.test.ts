@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { eventually } from '@tmuxme/testing';
 import { cliEntry, PairingWorld, shellQuote, Terminal, type Person } from '../src/index.js';
 
 /**
@@ -70,7 +71,7 @@ async function attach(host: Terminal): Promise<void> {
 const liveSessions = async () => (await hana.api.request('GET', '/api/v1/pairing/sessions')).json as unknown[];
 
 describe('the host', () => {
-  it('stops before changing anything when a guest cannot be invited', async () => {
+  it('lets nobody in and opens no tunnel when a guest cannot be invited, and gives back the lease it took meanwhile', async () => {
     await world.signUp('keyless').then((p) => p.api.request('GET', '/api/v1/user/keys').then(async ({ json }) => {
       for (const key of json as { id: string }[]) await p.api.request('DELETE', `/api/v1/user/keys/${key.id}`);
     }));
@@ -80,8 +81,13 @@ describe('the host', () => {
     expect(screen).toContain('[failed] Fetch the guests\' keys');
     expect(screen).toContain('there is no account called "nobody-here"');
     expect(screen).toContain('keyless has no SSH key yet');
-    expect(screen).not.toContain('[..] Lease a port');
+    expect(screen).not.toContain('Let the guests in');
+    expect(screen).not.toContain('Open the reverse tunnel');
+    expect(screen).not.toContain('could not');
     expect(await readFile('/home/tmuxme/.ssh/authorized_keys', 'latin1').catch(() => 'no file')).toBe(before);
+    // The lease is asked for beside the keys: once given back, the box lets nobody listen on its port.
+    const leased = /\[ok\] Lease a port on the tunnel box .*: port (\d+)/.exec(screen)?.[1];
+    if (leased) await eventually(async () => !(await readFile(world.box.authorizedKeysFile, 'utf8')).includes(`permitlisten="${leased}"`));
   }, 60_000);
 
   it('in the TUI: sees every step, alice arrive, attaches with Enter, comes back on detach, and ends with q', async () => {
