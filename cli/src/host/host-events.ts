@@ -1,6 +1,6 @@
 import type { GuestAccess } from '../lib/api-client.js';
 
-/** The seed's steps, in order: everything that happens before guests can join. */
+/** Everything that happens before guests can join, in the order the screen lists it (several run at once: HostFlow). */
 export const hostSteps = [
   { id: 'local-user', title: 'Local tmuxme user' },
   { id: 'guest-keys', title: "Fetch the guests' keys" },

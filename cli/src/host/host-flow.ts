@@ -28,7 +28,7 @@ export class HostAborted extends Error {
 }
 
 /**
- * Hosts one pairing session: the seed's steps in order, then heartbeats and the guest list
+ * Hosts one pairing session: the set-up's steps (at once where they can be), then heartbeats and the guest list
  * while it lasts, and at the end (or at any failure) exactly what was done undone, newest first.
  */
 export class HostFlow {
@@ -43,9 +43,9 @@ export class HostFlow {
   private connected: ConnectedGuest[] = [];
   private backend: HostBackend | undefined;
   private polling = false;
+  private pollAgain = false;
   /** The first failure of a set-up step, which stops the steps running beside it. */
   private failure: unknown;
-  private pollAgain = false;
 
   constructor(private readonly options: HostFlowOptions) {}
 
