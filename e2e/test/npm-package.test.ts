@@ -96,14 +96,13 @@ describe('the npm package', () => {
   });
 
   it('imports only its own files (with .js extensions), Node built-ins and its dependencies', async () => {
-    const root = packageDir;
-    const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    const manifest = JSON.parse(await readFile(join(packageDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
     const allowed = new Set(Object.keys(manifest.dependencies ?? {}));
-    const files = (await readdir(join(root, 'dist'), { recursive: true })).filter((name) => name.endsWith('.js'));
+    const files = (await readdir(join(packageDir, 'dist'), { recursive: true })).filter((name) => name.endsWith('.js'));
     expect(files.length).toBeGreaterThan(10);
     const problems: string[] = [];
     for (const name of files) {
-      const file = join(root, 'dist', name);
+      const file = join(packageDir, 'dist', name);
       const source = await readFile(file, 'utf8');
       const specifiers = [
         ...source.matchAll(/^\s*(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/gm),
@@ -111,7 +110,7 @@ describe('the npm package', () => {
         ...source.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g),
       ].map((match) => match[1]!);
       for (const specifier of specifiers) {
-        const where = `${relative(root, file)}: "${specifier}"`;
+        const where = `${relative(packageDir, file)}: "${specifier}"`;
         if (specifier.startsWith('.')) {
           if (!specifier.endsWith('.js')) problems.push(`${where} has no .js extension`);
           else if (!await access(resolve(dirname(file), specifier)).then(() => true, () => false)) problems.push(`${where} does not exist`);

@@ -22,6 +22,12 @@ export interface HostFlowOptions {
   pollGuestsMs?: number;
 }
 
+/** A leased port and the undo entry that gives it back. */
+interface HeldLease {
+  lease: PortLease;
+  giveBack: { label: string; run: () => Promise<unknown> };
+}
+
 /** Stops the flow at the next step: the host pressed Ctrl-C or asked to end. */
 export class HostAborted extends Error {
   override name = 'HostAborted';
@@ -184,7 +190,7 @@ export class HostFlow {
   }
 
   /** A lease, given back at the undo unless a declared session holds it by then. */
-  private async leaseStep(): Promise<{ lease: PortLease; giveBack: { label: string; run: () => Promise<unknown> } }> {
+  private async leaseStep(): Promise<HeldLease> {
     const lease = await this.step('lease', () => this.leasePort(), (held) => `${held.private ? 'private ' : ''}port ${held.port} on ${held.tunnelHost}`);
     const giveBack = { label: `give back the lease on port ${lease.port}`, run: () => (this.session ? Promise.resolve() : this.options.api.giveBackLease(lease.leaseId)) };
     this.undo.push(giveBack);
@@ -192,7 +198,7 @@ export class HostFlow {
   }
 
   /** Opens the tunnel on the leased port; a port the box refuses is given back and another leased. */
-  private async tunnelOnLease(first: Awaited<ReturnType<HostFlow['leaseStep']>>): Promise<PortLease> {
+  private async tunnelOnLease(first: HeldLease): Promise<PortLease> {
     const { portAttempts = 3 } = this.options;
     let { lease, giveBack } = first;
     for (let attempt = 1; ; attempt += 1) {

@@ -65,12 +65,6 @@ interface LiveConnection {
 }
 
 /**
- * The guests' SSH server, inside tmuxme (issue 8): it never listens. Each
- * stream handed to serve() (a connection the tunnel forwarded) gets the SSH
- * protocol from ssh2's Server. Only the invited guests' keys log in, and a
- * guest gets exactly one thing: a pty running their tmux client.
- */
-/**
  * AES-GCM only, which Node's OpenSSL does in one native call per packet. OpenSSH clients prefer
  * chacha20-poly1305, which ssh2 without its optional compiled addon (never built: the CLI installs with
  * no install scripts) runs through a WebAssembly Poly1305, costing every keystroke more CPU and a longer
@@ -78,6 +72,12 @@ interface LiveConnection {
  */
 const guestCiphers = ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com'] as const;
 
+/**
+ * The guests' SSH server, inside tmuxme (issue 8): it never listens. Each
+ * stream handed to serve() (a connection the tunnel forwarded) gets the SSH
+ * protocol from ssh2's Server. Only the invited guests' keys log in, and a
+ * guest gets exactly one thing: a pty running their tmux client.
+ */
 export class GuestSshServer {
   private readonly ssh: Server;
   private readonly keyring: GuestKeyring;

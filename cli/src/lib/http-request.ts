@@ -36,10 +36,11 @@ export function httpRequestText(url: URL, { method, headers, body, timeoutMs }: 
     }
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const signal = AbortSignal.timeout(timeoutMs);
+    const fail = (error: Error) => reject(new Error(error.message, { cause: signal.aborted ? signal.reason : error }));
     const request = send(url, { method, headers, agent: agents[url.protocol], signal }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('error', (error) => reject(new Error(error.message, { cause: signal.aborted ? signal.reason : error })));
+      response.on('error', fail);
       response.on('end', () => resolve({
         status: response.statusCode ?? 0,
         statusText: response.statusMessage ?? '',
@@ -47,7 +48,7 @@ export function httpRequestText(url: URL, { method, headers, body, timeoutMs }: 
         text: Buffer.concat(chunks).toString('utf8'),
       }));
     });
-    request.on('error', (error) => reject(new Error(error.message, { cause: signal.aborted ? signal.reason : error })));
+    request.on('error', fail);
     request.end(body);
   });
 }
