@@ -113,6 +113,39 @@ describe('the host\'s tmux session', () => {
     }
   }, 30_000);
 
+  it('kept (--keep-tmux): goes on for the host alone, its guests detached and shut out', async () => {
+    const session = await startSession();
+    const key = await privateKeyFile('kept-guest');
+    const marker = newRunMarker();
+    await addGuestKeys({
+      user: guests, marker, tmuxPath: session.tmuxPath, socket: session.socket,
+      guests: [{ username: 'alice', readOnly: false, publicKeys: [key.publicKey] }],
+    });
+    try {
+      const alice = loginAsGuest(sshd, guests.name, key.path);
+      logins.push(alice);
+      await eventually(async () => (await session.listClients()).length === 1, `alice attached (${alice.screen()})`);
+
+      expect(await session.keep()).toBe(true);
+      await alice.exited;
+      expect(alice.screen()).toContain('[access not allowed]');
+      expect(await session.isRunning()).toBe(true);
+      expect(await modeOf(session.socket)).toMatchObject({ mode: '600' });
+      const { stdout } = await run('tmux', ['-S', session.socket, 'server-access', '-l']);
+      expect(stdout).not.toContain(guests.name);
+      expect(existsSync(join(session.directory, 'kept'))).toBe(true);
+    } finally {
+      await removeGuestKeys({ user: guests, marker });
+    }
+  }, 30_000);
+
+  it('kept after its last shell exited: nothing to keep, and nothing left', async () => {
+    const session = await startSession();
+    await run('tmux', ['-S', session.socket, 'kill-server']);
+    expect(await session.keep()).toBe(false);
+    expect(existsSync(session.directory)).toBe(false);
+  });
+
   it('is gone, socket and directory, once killed', async () => {
     const session = await startSession();
     await session.kill();
@@ -121,30 +154,44 @@ describe('the host\'s tmux session', () => {
     expect(existsSync(session.directory)).toBe(false);
   });
 
-  it('leaves crashed runs\' directories to be swept, but not a live run\'s or a live server\'s', async () => {
+  it('cleans up after crashed runs (their tunnel, tmux server and directory), but not a live run, nor a session kept', async () => {
     const live = await startSession();
     const crashedWithServer = await startSession();
+    const kept = await startSession();
+    await kept.keep();
     const deadPid = await pidOfAnExitedProcess();
-    const crashedWithServerDir = join(socketRoot, `${deadPid}-0000beef`);
-    await run('mv', [crashedWithServer.directory, crashedWithServerDir]);
+    const moved = async (session: TmuxSession, suffix: string) => {
+      const directory = join(socketRoot, `${deadPid}-${suffix}`);
+      await run('mv', [session.directory, directory]);
+      return directory;
+    };
+    const crashedWithServerDir = await moved(crashedWithServer, '0000beef');
+    const keptDir = await moved(kept, '0000cafe');
     const crashedDir = join(socketRoot, `${deadPid}-0000dead`);
     await mkdir(crashedDir);
     const notOurs = join(socketRoot, 'kept-by-hand');
     await mkdir(notOurs);
 
-    // The crashed run's tunnel still runs (ssh by name); it is ended even though its tmux stays.
+    // The crashed run's tunnel still runs (ssh by name).
     const orphanTunnel = spawn('sleep', ['60'], { argv0: 'ssh', stdio: 'ignore' });
     await writeFile(join(crashedWithServerDir, 'companion.pid'), `${orphanTunnel.pid}\n`);
     const ended = new Promise((resolve) => orphanTunnel.once('exit', (_code, signal) => resolve(signal)));
 
-    expect(await removeDeadSessionDirectories(socketRoot)).toEqual([
-      `the tunnel of ${deadPid}-0000beef (ssh, pid ${orphanTunnel.pid})`, `tmux directory ${crashedDir}`,
-    ]);
+    expect((await removeDeadSessionDirectories(socketRoot)).sort()).toEqual([
+      `the tmux session of ${deadPid}-0000beef, with the shells and programs in it`,
+      `the tunnel of ${deadPid}-0000beef (ssh, pid ${orphanTunnel.pid})`,
+      `tmux directory ${crashedDir}`,
+      `tmux directory ${crashedWithServerDir}`,
+    ].sort());
     expect(await ended).toBe('SIGTERM');
-    expect([existsSync(live.directory), existsSync(crashedWithServerDir), existsSync(notOurs)]).toEqual([true, true, true]);
+    await expect(run('tmux', ['-S', join(crashedWithServerDir, 'socket'), 'has-session'])).rejects.toThrow();
+    expect([existsSync(live.directory), existsSync(crashedWithServerDir), existsSync(keptDir), existsSync(notOurs)]).toEqual([true, false, true, true]);
+    await run('tmux', ['-S', join(keptDir, 'socket'), 'has-session']);
+
+    // Once the host has left the kept session, its directory goes too.
+    await run('tmux', ['-S', join(keptDir, 'socket'), 'kill-server']);
+    expect(await removeDeadSessionDirectories(socketRoot)).toEqual([`tmux directory ${keptDir}`]);
     await rm(notOurs, { recursive: true });
-    await run('tmux', ['-S', join(crashedWithServerDir, 'socket'), 'kill-server']);
-    await rm(crashedWithServerDir, { recursive: true });
   });
 
   it('without guests, is private to the host: 0700 directories, a 0600 socket, no access list, and still lists its clients', async () => {

@@ -54,6 +54,8 @@ export type TmuxSessionOptions = (GuestAccountOptions | { guests?: undefined; ex
 
 const socketName = 'socket';
 const companionFile = 'companion.pid';
+// Present in the directory of a session the host chose to keep (--keep-tmux): no later run ends its server.
+const keptFile = 'kept';
 // Before watching again a session whose watch was detached: not a busy loop if tmux keeps refusing it.
 const reattachDelayMs = 200;
 
@@ -179,6 +181,25 @@ export class TmuxSession {
     }));
   }
 
+  /**
+   * Leaves the server running for the host alone (`--keep-tmux`): the guests' user loses its access, which
+   * detaches its clients ("[access not allowed]"), and the socket is the host's only. The directory is marked
+   * kept, so that later runs do not take it for the leftovers of a crash. False (and all removed) if the
+   * server had ended already.
+   */
+  async keep(): Promise<boolean> {
+    if (!(await this.isRunning())) {
+      await this.kill();
+      return false;
+    }
+    if (this.guests) {
+      await this.tmux('server-access', '-d', this.guests.name);
+      await chmod(this.socket, 0o600);
+    }
+    await writeFile(join(this.directory, keptFile), '');
+    return true;
+  }
+
   /** Ends the server (attached clients see "[server exited]") and removes the socket and its directory. */
   async kill(): Promise<void> {
     await this.tmux('kill-server').catch(() => {});
@@ -202,8 +223,8 @@ export function tmuxEnvironment(): NodeJS.ProcessEnv {
 }
 
 /**
- * Removes the session directories of runs that crashed: their process is gone
- * and so is their tmux server (one still running is the host's work, and stays).
+ * Cleans up after runs that crashed (their process is gone): their tunnel's ssh, their tmux server and
+ * the session directory. A session the host chose to keep (--keep-tmux) stays while its server runs.
  */
 export async function removeDeadSessionDirectories(socketRoot: string = defaultSocketRoot()): Promise<string[]> {
   const entries = (await readdir(socketRoot).catch(() => [] as string[])).filter((entry) => {
@@ -217,8 +238,13 @@ export async function removeDeadSessionDirectories(socketRoot: string = defaultS
     const directory = join(socketRoot, entry);
     const companion = await endCompanion(directory);
     if (companion) removed.push(companion);
-    const serverAlive = await run(tmuxPath, ['-S', join(directory, socketName), 'has-session'], { env: tmuxEnvironment() }).then(() => true, () => false);
-    if (serverAlive) continue;
+    const socket = join(directory, socketName);
+    const serverAlive = await run(tmuxPath, ['-S', socket, 'has-session'], { env: tmuxEnvironment() }).then(() => true, () => false);
+    if (serverAlive) {
+      if (await access(join(directory, keptFile)).then(() => true, () => false)) continue;
+      await run(tmuxPath, ['-S', socket, 'kill-server'], { env: tmuxEnvironment() }).catch(() => {});
+      removed.push(`the tmux session of ${entry}, with the shells and programs in it`);
+    }
     await rm(directory, { recursive: true, force: true });
     removed.push(`tmux directory ${directory}`);
   }
