@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { commands } from '../commands/index.js';
+import { previousRunReport } from '../host/run-log.js';
+import { guardStandardStreams } from '../lib/standard-streams.js';
 
 const [first, ...rest] = process.argv.slice(2);
 
@@ -36,9 +38,13 @@ async function main(): Promise<number> {
     console.error(`tmuxme: unknown command "${first}"\n\n${help()}`);
     return 2;
   }
+  // A host run that ended while its terminal was gone (or that was killed) is told about by whatever runs next.
+  const previous = previousRunReport();
+  if (previous) console.error(previous);
   return command.run(command.name === first ? rest : [first, ...rest]);
 }
 
+guardStandardStreams();
 main().then((code) => { process.exitCode = code; }, (error: unknown) => {
   console.error(`tmuxme: ${(error as Error).message}`);
   process.exitCode = 1;

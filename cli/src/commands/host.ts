@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { HostOutput } from '../host/host-session.js';
 import type { Guest } from '../host/host-events.js';
 import type { Command } from './command.js';
+import { shellQuote } from '../lib/join-ssh.js';
 import { runCommand, serverOption, serverUsage, UsageError } from './run-command.js';
 
 const options = {
@@ -12,6 +13,7 @@ const options = {
   'system-sshd': { type: 'boolean' },
   'ssh-port': { type: 'string' },
   private: { type: 'boolean' },
+  'keep-tmux': { type: 'boolean' },
   identity: { type: 'string', short: 'i' },
 } as const;
 
@@ -32,7 +34,9 @@ command to join; append :ro to a guest to let them watch without typing.
 
 Guests arrive through the tunnel box at an SSH server inside tmuxme: no root, no sshd, and
 nothing listening on this machine. Quitting (q, Ctrl-C, or leaving tmux) ends the session and
-undoes everything it set up.
+undoes everything it set up; so do closing the terminal, a dropped SSH connection to this
+machine, SIGHUP and SIGTERM. Each run's lines are kept in $XDG_STATE_HOME/tmuxme/last-run.log
+(~/.local/state/tmuxme/last-run.log), and the next run says how a run you could not see ended.
 
   --private           a private session: the box's port answers only on the box itself, so
                       guests come in through the box's SSH port as its jump user, and only
@@ -40,11 +44,16 @@ undoes everything it set up.
   --no-tui            print plain progress lines instead of the interactive screen
   --json              print one JSON event per line (implies --no-tui)
   --no-attach         do not attach this terminal to tmux; run until Ctrl-C or the session ends
+  --keep-tmux         when the pairing ends, leave the tmux session running for you alone
+                      (guests and tunnel still go) and say how to attach to it
   --system-sshd       let guests reach this machine's sshd instead, as the local user tmuxme
                       (created if missing, as root or through sudo after saying why)
   --ssh-port <port>   with --system-sshd: the port of this machine's sshd (default 22)
   -i, --identity <file>  the private key for the tunnel box (default: ssh's own choice)
-${serverUsage}`,
+${serverUsage}
+
+Exit status: 0 the session ended (you, tmux or the server ended it); 1 it could not be set up;
+129 the terminal closed (SIGHUP); 141 the program reading the output went away; 143 SIGTERM.`,
   run: (argv) => runCommand(hostCommand, argv, async () => {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true });
     if (positionals.length === 0) throw new UsageError('name at least one guest, e.g. `tmuxme alice`');
@@ -56,7 +65,8 @@ ${serverUsage}`,
     const { hostSession } = await import('../host/host-session.js');
     return hostSession({
       guests: parseGuests(positionals), output, attach: !values['no-attach'], systemSshd: values['system-sshd'] ?? false, sshPort,
-      private: values.private ?? false, identity: values.identity, server: values.server,
+      private: values.private ?? false, identity: values.identity, server: values.server, keepTmux: values['keep-tmux'] ?? false,
+      invocation: ['tmuxme', ...argv].map(shellQuote).join(' '),
     });
   }),
 };

@@ -81,6 +81,11 @@ export async function createEmbeddedBackend(options: EmbeddedBackendOptions = {}
       tmuxWatch?.stop();
       await tmux?.kill();
     },
+    async keepTmux() {
+      tmuxWatch?.stop();
+      const session = required(tmux, 'tmux');
+      return (await session.keep()) ? session.attachCommand() : undefined;
+    },
     attachCommand: () => required(tmux, 'tmux').attachCommand(),
     async hostKey() {
       return required(hostKey, 'the host key').publicKey;

@@ -32,6 +32,11 @@ export interface HostBackend {
   /** Ends one guest's connection, by the `connectionId` of `connectedGuests`; false if it is gone already. */
   disconnectGuest?(connectionId: string): Promise<boolean>;
   stopTmux(): Promise<void>;
+  /**
+   * Leaves tmux running for the host alone: guests lose their way in and are detached, and later runs leave it be.
+   * Resolves with the argv that attaches to it, or undefined (and cleans up as stopTmux) if it had ended.
+   */
+  keepTmux(): Promise<string[] | undefined>;
   /** argv that attaches the host's terminal to the pairing session. */
   attachCommand(): string[];
   /** The public key guests will see when they reach us, declared so their join command can pin it. */

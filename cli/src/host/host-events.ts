@@ -69,4 +69,5 @@ export type HostEvent =
   /** One guest came or went, at `at` (ms since the epoch); a `guests` event with the whole list follows. */
   | { type: 'guest'; change: 'connected' | 'left'; guest: ConnectedGuest; at: number }
   | { type: 'ending'; reason: string }
-  | { type: 'ended'; reason: string; problems: string[] };
+  /** `keptTmux`: with --keep-tmux, the shell command that attaches to the tmux session left running. */
+  | { type: 'ended'; reason: string; problems: string[]; keptTmux?: string };

@@ -65,6 +65,7 @@ function memoryBackend(calls: string[]) {
       return connected.length < before;
     },
     stopTmux: async () => {},
+    keepTmux: async () => { calls.push('keep tmux'); return ['tmux', '-S', '/run/user 1000/socket', 'attach-session']; },
     attachCommand: () => ['tmux'],
     hostKey: async () => undefined,
     cleanUpDeadRuns: async () => [],
@@ -165,6 +166,49 @@ describe('the host flow', () => {
     await flow.start();
     expect(calls.indexOf('declare undefined')).toBeGreaterThan(Math.max(...['keys', 'lease', 'tmux', 'tunnel as tunnel'].map((c) => calls.indexOf(c))));
     await flow.end('test over');
+  });
+
+  it('--keep-tmux: undoes everything but tmux, and says how to attach to it', async () => {
+    const calls: string[] = [];
+    const events: HostEvent[] = [];
+    const { backend } = memoryBackend(calls);
+    const flow = new HostFlow({
+      api: memoryApi(calls), backend: { ...backend, stopTmux: async () => void calls.push('stop tmux') }, guests, keepTmux: true,
+      emit: (event) => events.push(event), pollGuestsMs: 3_600_000, heartbeatMs: 3_600_000,
+    });
+    await flow.start();
+    await flow.end('you ended it');
+    expect(new Set(calls)).toEqual(new Set(['lease', 'tunnel as tunnel', 'declare undefined', 'end session', 'close tunnel', 'dismiss', 'keep tmux']));
+    expect(events.at(-1)).toEqual({ type: 'ended', reason: 'you ended it', problems: [], keptTmux: "tmux -S '/run/user 1000/socket' attach-session" });
+  });
+
+  it('a tunnel reopened while the session ends is closed, not left open', async () => {
+    const calls: string[] = [];
+    const { backend } = memoryBackend(calls);
+    let drop = (_error: Error) => {};
+    let letReopen = () => {};
+    let opened = 0;
+    const flow = new HostFlow({
+      api: memoryApi(calls),
+      backend: {
+        ...backend,
+        async openTunnel() {
+          opened += 1;
+          const n = opened;
+          calls.push(`tunnel ${n}`);
+          if (n === 2) await new Promise<void>((resolve) => { letReopen = resolve; });
+          return { dropped: new Promise<Error>((resolve) => { if (n === 1) drop = resolve; }), close: async () => void calls.push(`close tunnel ${n}`) };
+        },
+      },
+      guests, emit: () => {}, pollGuestsMs: 3_600_000, heartbeatMs: 3_600_000,
+    });
+    await flow.start();
+    drop(new Error('connection reset'));
+    await eventually(() => calls.includes('tunnel 2'), 'the flow reopens the tunnel');
+    await flow.end('the terminal closed (SIGHUP)');
+    letReopen();
+    await eventually(() => calls.includes('close tunnel 2'), 'the tunnel reopened too late is closed');
+    expect(calls.filter((call) => call.startsWith('close'))).toEqual(['close tunnel 1', 'close tunnel 2']);
   });
 
   it('when one step fails, the steps beside it settle and everything they did is undone', async () => {

@@ -1,4 +1,5 @@
 import { ApiError, type PairingSession, type PortLease, type TmuxmeApi } from '../lib/api-client.js';
+import { shellQuote } from '../lib/join-ssh.js';
 import { TunnelAuthRefused, TunnelPortRefused } from '../lib/reverse-tunnel.js';
 import type { GuestKeys, HostBackend, OpenTunnel } from './host-backend.js';
 import { connectionKey, type ConnectedGuest, type Guest, type HostEvent, type StepId } from './host-events.js';
@@ -12,6 +13,8 @@ export interface HostFlowOptions {
   guests: Guest[];
   /** `--private`: the box binds the port to its loopback, so only invited guests reach it, through the jump user. */
   private?: boolean;
+  /** `--keep-tmux`: at the end, tmux is left running for the host alone instead of stopped. */
+  keepTmux?: boolean;
   emit: (event: HostEvent) => void;
   /** How long an authentication refusal right after leasing is retried: the box catches up with the lease. */
   tunnelAuthRetryMs?: number;
@@ -52,6 +55,8 @@ export class HostFlow {
   private pollAgain = false;
   /** The first failure of a set-up step, which stops the steps running beside it. */
   private failure: unknown;
+  /** With keepTmux, the command that attaches to the tmux left running. */
+  private keptTmux: string | undefined;
 
   constructor(private readonly options: HostFlowOptions) {}
 
@@ -94,7 +99,9 @@ export class HostFlow {
     }));
     const tunnelled = this.branch(Promise.all([leased, admitted]).then(([first]) => this.tunnelOnLease(first)));
     const tmux = this.branch(localUser.then((backend) => this.step('tmux', async () => {
-      this.undo.push({ label: 'stop tmux', run: () => backend.stopTmux() });
+      this.undo.push(this.options.keepTmux
+        ? { label: 'leave tmux running for you', run: async () => { this.keptTmux = (await backend.keepTmux())?.map(shellQuote).join(' '); } }
+        : { label: 'stop tmux', run: () => backend.stopTmux() });
       await backend.startTmux();
     })));
     const hostKey = this.branch(localUser.then((backend) => backend.hostKey()));
@@ -142,7 +149,7 @@ export class HostFlow {
       for (const { label, run } of this.undo.reverse()) {
         await run().catch((error: unknown) => problems.push(`could not ${label}: ${(error as Error).message}`));
       }
-      this.options.emit({ type: 'ended', reason, problems });
+      this.options.emit({ type: 'ended', reason, problems, ...(this.keptTmux ? { keptTmux: this.keptTmux } : {}) });
     })();
     return this.ending;
   }
@@ -316,7 +323,13 @@ export class HostFlow {
         await new Promise((resolve) => setTimeout(resolve, delay));
         if (this.stopped.signal.aborted) return;
         try {
-          this.tunnel = await this.openTunnelRetryingAuth(this.lease!);
+          const reopened = await this.openTunnelRetryingAuth(this.lease!);
+          if (this.stopped.signal.aborted) {
+            // The session ended while it opened: the undo closed the tunnel before this one, so this one is ours to close.
+            await reopened.close();
+            return;
+          }
+          this.tunnel = reopened;
           this.options.emit({ type: 'notice', message: 'The tunnel is back.' });
           return this.watchTunnel();
         } catch {

@@ -32,6 +32,8 @@ export interface HostView {
   departed: Departure[];
   endReason?: string;
   problems: string[];
+  /** With --keep-tmux, how to attach to the tmux left running. */
+  keptTmux?: string;
 }
 
 export const initialHostView = (): HostView => ({
@@ -78,7 +80,7 @@ export function reduceHostView(view: HostView, event: HostEvent): HostView {
     case 'ending':
       return { ...view, phase: 'ending', endReason: event.reason };
     case 'ended':
-      return { ...view, phase: 'ended', endReason: event.reason, problems: event.problems };
+      return { ...view, phase: 'ended', endReason: event.reason, problems: event.problems, keptTmux: event.keptTmux };
   }
 }
 

@@ -65,6 +65,18 @@ describe('reporters', () => {
     ]);
   });
 
+  it('--no-tui, with --keep-tmux: how the session ends, and how to attach to the tmux left running', () => {
+    const lines: string[] = [];
+    const report = lineReporter((line) => lines.push(line));
+    report({ type: 'ending', reason: 'the terminal closed (SIGHUP)' });
+    report({ type: 'ended', reason: 'the terminal closed (SIGHUP)', problems: [], keptTmux: 'tmux -S /tmp/s attach-session' });
+    expect(lines).toEqual([
+      'Ending the session: the terminal closed (SIGHUP)',
+      'Session over (the terminal closed (SIGHUP)).',
+      'Your tmux session goes on (--keep-tmux); attach to it with: tmux -S /tmp/s attach-session',
+    ]);
+  });
+
   it('--json: one parseable line per event, the ready one with every join command', () => {
     const lines: string[] = [];
     events.forEach(jsonReporter((line) => lines.push(line)));

@@ -5,6 +5,8 @@ import { clock } from './host-view.js';
 type Write = (line: string) => void;
 
 const marks = { running: '..', done: 'ok', failed: 'failed' } as const;
+/** How the line for the start of the end begins: the run log finds it by this. */
+export const endingPrefix = 'Ending the session: ';
 const clientName = (client: ConnectedGuest) => client.username ?? 'an unknown terminal';
 
 /** `--no-tui`: one plain line per thing that happened, for logs and scripts that read text. */
@@ -44,10 +46,12 @@ export function lineReporter(write: Write): (event: HostEvent) => void {
       case 'guests':
         return;
       case 'ending':
-        return write(`Ending the session: ${event.reason}`);
+        return write(`${endingPrefix}${event.reason}`);
       case 'ended':
         write(`Session over (${event.reason}).`);
-        return event.problems.forEach((problem) => write(`problem: ${problem}`));
+        event.problems.forEach((problem) => write(`problem: ${problem}`));
+        if (event.keptTmux) write(`Your tmux session goes on (--keep-tmux); attach to it with: ${event.keptTmux}`);
+        return;
     }
   };
 }

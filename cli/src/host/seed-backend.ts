@@ -67,6 +67,10 @@ export async function createSeedBackend(options: SeedBackendOptions): Promise<Ho
     async stopTmux() {
       await tmux?.kill();
     },
+    async keepTmux() {
+      const session = required(tmux, 'tmux');
+      return (await session.keep()) ? session.attachCommand() : undefined;
+    },
     attachCommand: () => required(tmux, 'tmux').attachCommand(),
     async hostKey() {
       const file = options.hostKeyFile ?? '/etc/ssh/ssh_host_ed25519_key.pub';

@@ -96,7 +96,12 @@ export async function openReverseTunnel({
     ...(identityFile ? ['-i', identityFile] : []),
     ...sshArgs,
     '-p', String(tunnelPort), '-R', `${port}:${localHost}:${localPort}`, `${tunnelUserOf(lease)}@${tunnelHost}`,
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  ], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    // Its own session: the hang-up or Ctrl-C meant for the host's terminal must not drop the tunnel under a
+    // session that is ending in order; close() ends it. With BatchMode it never needs a terminal.
+    detached: true,
+  });
 
   const stderr = watchStderr(child.stderr, port);
   let closing = false;

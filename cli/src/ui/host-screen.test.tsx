@@ -58,5 +58,12 @@ describe('HostScreen', () => {
     expect(frame).toContain('Session over (you quit)');
     expect(frame).toContain('could not end the session: server unreachable');
     expect(frame).not.toContain('Enter attach');
+    expect(frame).not.toContain('goes on');
+  });
+
+  it('at the end with --keep-tmux: how to attach to the tmux left running', () => {
+    const frame = render(<HostScreen now={0} view={fold([ready, { type: 'ended', reason: 'the terminal closed (SIGHUP)', problems: [], keptTmux: 'tmux -S /tmp/s attach-session' }])} />).lastFrame()!;
+    expect(frame).toContain('Session over (the terminal closed (SIGHUP))');
+    expect(frame).toContain('Your tmux session goes on (--keep-tmux); attach to it with: tmux -S /tmp/s attach-session');
   });
 });

@@ -40,6 +40,7 @@ export function HostScreen({ view, now, picker }: HostScreenProps) {
         <Box flexDirection="column">
           <Text>Session over ({view.endReason}): guests removed, lease released, tunnel closed.</Text>
           {view.problems.map((problem, i) => <Text key={i} color="red">{problem}</Text>)}
+          {view.keptTmux && <Text>Your tmux session goes on (--keep-tmux); attach to it with: <Text bold>{view.keptTmux}</Text></Text>}
         </Box>
       )}
     </Box>

@@ -5,18 +5,17 @@ import { HostApp } from './host-app.js';
 
 export interface RunHostTuiOptions {
   store: HostStore;
-  /** Started already; `failed` settles with whether its set-up failed. */
+  /** Started already. */
   flow: HostFlow;
-  failed: Promise<boolean>;
   /** Gives the terminal to tmux until the host detaches or the session ends. */
   attach: () => Promise<unknown>;
 }
 
 /**
  * The interactive host: the screen while setting up, then Enter hands the terminal to tmux and
- * the screen comes back on detach, until the session is over. Returns the exit code.
+ * the screen comes back on detach, until the session is over.
  */
-export async function runHostTui({ store, flow, failed, attach }: RunHostTuiOptions): Promise<number> {
+export async function runHostTui({ store, flow, attach }: RunHostTuiOptions): Promise<void> {
   for (;;) {
     let attachRequested = false;
     const screen = render(<HostApp
@@ -30,5 +29,4 @@ export async function runHostTui({ store, flow, failed, attach }: RunHostTuiOpti
     await attach();
   }
   await flow.over;
-  return (await failed) ? 1 : 0;
 }
