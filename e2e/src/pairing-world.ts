@@ -167,10 +167,14 @@ export class PairingWorld {
    * default, or `installed`, the path of a `tmuxme` that npm installed.
    */
   cliCommand(person: Person, args: string, installed?: string): string {
-    const cli = `${installed ? shellQuote(installed) : `node --import tsx ${shellQuote(cliEntry)}`} ${args}`;
-    if (!person.account) return cli;
+    return this.commandAs(person, `${installed ? shellQuote(installed) : `node --import tsx ${shellQuote(cliEntry)}`} ${args}`);
+  }
+
+  /** The shell command line `command` as `person`'s local account runs it. */
+  commandAs(person: Person, command: string): string {
+    if (!person.account) return command;
     const { uid, gid } = person.account;
-    return `setpriv --reuid=${uid} --regid=${gid} --init-groups ${cli}`;
+    return `setpriv --reuid=${uid} --regid=${gid} --init-groups ${command}`;
   }
 
   /** What the CLI needs in its environment to act as this person from inside a namespace. */

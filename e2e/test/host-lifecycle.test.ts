@@ -122,14 +122,18 @@ describe('the host', () => {
     expect(await liveSessions()).toEqual([]);
   }, 90_000);
 
-  it('after a crash, the next run cleans up what the dead one left', async () => {
+  it('after a crash, the next run says so and cleans up what the dead one left, its tmux included', async () => {
     const crashed = await hostTerminal('crash', '--no-tui --no-attach alice');
     await crashed.waitFor(/Guests join with/, 60_000);
     const linesBefore = (await guestLines()).length;
     // Anchored: the terminal's own tmux server has the same words in its command line.
-    await world.host.exec('pkill', ['-KILL', '-f', '^node .*tmuxme.ts --no-tui --no-attach alice']);
+    const cli = '^node .*tmuxme.ts --no-tui --no-attach alice';
+    const pid = (await world.host.exec('pgrep', ['-f', cli])).stdout.trim();
+    const tmuxOfTheRun = () => world.host.exec('pgrep', ['-f', `tmux -S /tmp/tmuxme-0/${pid}-`]).then(() => true, () => false);
+    await world.host.exec('pkill', ['-KILL', '-f', cli]);
     await crashed.waitFor(/\[exited 137\]/);
     expect(await guestLines()).toHaveLength(linesBefore);
+    expect(await tmuxOfTheRun()).toBe(true);
     // Without heartbeats the service lets the session expire.
     for (let i = 0; i < 100 && (await liveSessions()).length > 0; i += 1) await new Promise((r) => setTimeout(r, 100));
     expect(await liveSessions()).toEqual([]);
@@ -138,8 +142,11 @@ describe('the host', () => {
 
     const next = await hostTerminal('after-crash', '--no-tui --no-attach alice');
     const screen = await next.waitFor(/Guests join with/, 60_000);
+    expect(screen).toMatch(/Your last tmuxme run \(tmuxme --no-tui --no-attach alice .*, started \d\d:\d\d\) stopped without finishing/);
     expect(screen).toMatch(/Cleaned up after an earlier run that stopped abruptly: alice's key, left by run/);
     expect(screen).toMatch(/Cleaned up after an earlier run that stopped abruptly: the tunnel of \d+-[0-9a-f]+ \(ssh, pid \d+\)/);
+    expect(screen).toContain(`Cleaned up after an earlier run that stopped abruptly: the tmux session of ${pid}-`);
+    expect(await tmuxOfTheRun()).toBe(false);
     expect(await guestLines()).toHaveLength(1);
     await next.keys('C-c');
     await next.waitFor(/\[exited 0\]/, 30_000);

@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { eventually } from '@tmuxme/testing';
+import { ensureLocalAccount, PairingWorld, PtyTerminal, shellQuote, Terminal, type Person } from '../src/index.js';
+
+const run = promisify(execFile);
+
+/**
+ * The host's terminal goes away with a guest on board: the window closes (the pty hangs up), or tmuxme gets
+ * SIGHUP or SIGTERM. Every time, in the TUI and with --no-tui, in both hosting modes, the session ends as `q`
+ * ends it: the guest's ssh ends, the API forgets the session, the box's port closes, no tmux of the run is
+ * left, and the run exits with the status that says why. With --keep-tmux, all of that but tmux, which the
+ * host can attach to afterwards.
+ */
+let world: PairingWorld;
+let hana: Person;
+let hiro: Person;
+let alice: Person;
+const terminals: Terminal[] = [];
+const hosts: PtyTerminal[] = [];
+
+/** What differs between the two ways to host. */
+const modes = {
+  // An ordinary user with no sshd: tmuxme serves the guests' SSH itself.
+  'embedded': { host: () => hana, flags: '', socketRoot: () => `/tmp/tmuxme-${hana.account!.uid}-private` },
+  // The seed's way, as root: the namespace's sshd and the `tmuxme` user.
+  'system-sshd': { host: () => hiro, flags: `--system-sshd -i ${shellQuote('KEY')}`, socketRoot: () => '/tmp/tmuxme-0' },
+};
+type ModeName = keyof typeof modes;
+const endings = {
+  'the terminal closes': { end: (host: PtyTerminal) => host.close(), exitCode: 129, reason: 'the terminal closed' },
+  'SIGHUP': { end: (host: PtyTerminal) => host.signal('SIGHUP'), exitCode: 129, reason: 'the terminal closed (SIGHUP)' },
+  'SIGTERM': { end: (host: PtyTerminal) => host.signal('SIGTERM'), exitCode: 143, reason: 'tmuxme was told to stop (SIGTERM)' },
+};
+type EndingName = keyof typeof endings;
+
+beforeAll(async () => {
+  world = await PairingWorld.start({ subnets: [77, 78, 79] });
+  hana = await world.signUp('hana', await ensureLocalAccount('tmuxme-host-e2e'));
+  hiro = await world.signUp('hiro');
+  alice = await world.signUp('alice');
+}, 120_000);
+afterAll(async () => {
+  hosts.forEach((host) => host.close());
+  await Promise.all(terminals.map((t) => t.close()));
+  await world?.stop();
+});
+
+/** Where the host is when the terminal goes: on the TUI's screen, in tmux from the TUI (Enter), or in tmux after --no-tui's lines. */
+const screens = {
+  'on the TUI\'s screen': { args: '', attach: false },
+  'in tmux, from the TUI': { args: '', attach: true },
+  'in tmux, with --no-tui': { args: '--no-tui', attach: false },
+};
+type ScreenName = keyof typeof screens;
+
+/** A hosting run in a terminal of the test's, once its guests can join, with the host where `screen` says. */
+async function hostFor(modeName: ModeName, screen: ScreenName, moreArgs = ''): Promise<{ terminal: PtyTerminal; port: number; directory: string }> {
+  const mode = modes[modeName];
+  const host = mode.host();
+  const { args, attach } = screens[screen];
+  const flags = mode.flags.replace('KEY', host.keyFile);
+  const terminal = PtyTerminal.open(world.host, ['sh', '-c', `exec ${world.cliCommand(host, `${args} ${moreArgs} alice ${flags}`)}`], world.cliEnvironment(host, world.host));
+  hosts.push(terminal);
+  await terminal.waitFor(args === '--no-tui' ? /Guests join with: / : /Your guests were mailed/, 60_000);
+  if (attach) {
+    terminal.type('\r');
+    await terminal.waitFor(/\[tmuxme\] 0:/);
+  }
+  const [session] = (await host.api.request('GET', '/api/v1/pairing/sessions')).json as { port: number }[];
+  // The run's tmux directory is named after its process, the terminal's own.
+  const [entry] = (await readdir(mode.socketRoot())).filter((name) => name.startsWith(`${terminal.pid}-`));
+  expect(entry).toBeDefined();
+  return { terminal, port: session!.port, directory: join(mode.socketRoot(), entry!) };
+}
+
+async function aliceJoins(port: number): Promise<Terminal> {
+  const terminal = await Terminal.open(world.guest, join(world.dir, `alice-${Date.now()}.tmux`),
+    `ssh -F none -i ${shellQuote(alice.keyFile)} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p ${port} tmuxme@box.test`,
+    { PATH: process.env.PATH!, HOME: alice.home, TERM: 'xterm-256color' });
+  terminals.push(terminal);
+  await terminal.waitFor(/tmux\.me: joined as alice/);
+  return terminal;
+}
+
+const answersFromOutside = (port: number) =>
+  world.guest.exec('bash', ['-c', `exec 3<>/dev/tcp/box.test/${port}`], { timeoutMs: 5_000 }).then(() => true, () => false);
+const tmuxServersIn = async (directory: string) => (await run('pgrep', ['-f', `tmux -S ${directory}/`]).catch(() => ({ stdout: '' }))).stdout.trim();
+const runLog = (host: Person) => join(host.home, '.local/state/tmuxme/last-run.log');
+
+/**
+ * Ends the run `how` says and checks what a closing terminal must leave: the guest out, the API's session and
+ * the box's port gone, and the run's exit status and log. Resolves with what is left to check of tmux.
+ */
+async function endAndCheck(modeName: ModeName, screen: ScreenName, endingName: EndingName, moreArgs = ''): Promise<{ directory: string; log: string }> {
+  const ending = endings[endingName];
+  const host = modes[modeName].host();
+  const { terminal, port, directory } = await hostFor(modeName, screen, moreArgs);
+  const guest = await aliceJoins(port);
+  expect(await tmuxServersIn(directory)).not.toBe('');
+  expect(await answersFromOutside(port)).toBe(true);
+
+  const printedBefore = terminal.text();
+  ending.end(terminal);
+  // Within 2 s, as the issue asks: ending the session is the first thing undone.
+  await eventually(async () => ((await host.api.request('GET', '/api/v1/pairing/sessions')).json as unknown[]).length === 0, 2_000);
+  expect(await terminal.exited).toEqual({ exitCode: ending.exitCode, signal: 0 });
+  terminal.close();
+  // Whatever the terminal could still show: no unhandled error, no stack.
+  expect(terminal.text()).not.toMatch(/Error|Unhandled|\n\s+at /);
+  expect(printedBefore).not.toMatch(/Error|Unhandled/);
+  await guest.waitFor(/\[exited \d+\]/);
+  expect(await answersFromOutside(port)).toBe(false);
+
+  const log = await readFile(runLog(host), 'utf8');
+  expect((await stat(runLog(host))).mode & 0o777).toBe(0o600);
+  expect(log).toContain(`Ending the session: ${ending.reason}`);
+  expect(log).not.toMatch(/problem:/);
+  expect(log.trimEnd().split('\n').at(-1)).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d exit ${ending.exitCode}$`));
+  return { directory, log };
+}
+
+describe.each(Object.keys(modes) as ModeName[])('hosting with %s, a guest on board', (modeName) => {
+  describe.each(Object.keys(screens) as ScreenName[])('the host %s', (screen) => {
+    it.each(Object.keys(endings) as EndingName[])('%s: the session ends and nothing of it is left', async (endingName) => {
+      const { directory } = await endAndCheck(modeName, screen, endingName);
+      expect(await tmuxServersIn(directory)).toBe('');
+      await expect(stat(directory)).rejects.toThrow();
+    }, 90_000);
+  });
+
+  it('--keep-tmux, and the terminal closes: the pairing ends the same, tmux goes on for the host, and the next run says so', async () => {
+    const host = modes[modeName].host();
+    const { directory, log } = await endAndCheck(modeName, 'in tmux, from the TUI', 'the terminal closes', '--keep-tmux');
+    const socket = join(directory, 'socket');
+    expect(log).toMatch(new RegExp(`Your tmux session goes on \\(--keep-tmux\\); attach to it with: \\S*tmux -S ${socket} attach-session`));
+
+    // Attachable, as the host, from a new terminal.
+    const attached = await Terminal.open(world.host, join(world.dir, `kept-${modeName}.tmux`),
+      world.commandAs(host, `tmux -S ${shellQuote(socket)} attach-session`), world.cliEnvironment(host, world.host));
+    terminals.push(attached);
+    await attached.type('echo still-here-$((6*7))');
+    await attached.waitFor(/still-here-42/);
+
+    // The next run (any command) tells the host how the last one ended.
+    const { stderr } = await world.host.exec('sh', ['-c', world.cliCommand(host, 'sessions')], { env: world.cliEnvironment(host, world.host) });
+    expect(stderr).toMatch(/Your last tmuxme run \(tmuxme --keep-tmux alice.*\) ended at \d\d:\d\d with status 129:/);
+    expect(stderr).toContain('Ending the session: the terminal closed');
+    expect(stderr).toContain(`-S ${socket} attach-session`);
+
+    await run('tmux', ['-S', socket, 'kill-server']);
+  }, 90_000);
+});
