@@ -166,5 +166,7 @@ describe('a 10 s broker outage in the middle of 1,000 operations', () => {
       + `(${Object.values(expectedEvents).reduce((a, b) => a + b)} distinct, ${spy.events.length - new Set(spy.events.map((e) => e.id)).size} re-published copies), `
       + `${mails.length} mails, ${expectedLines.length} tunnel key lines; drained ${seconds(drainedAt - restoredAt)} after the broker came back `
       + `(${seconds(drainedAt - lastOperationAt)} after the last operation)`);
-  }, 170_000);
+    // Only a guard against a hang: alone it takes about 150 s on the embedded store (FerretDB on SQLite scans whole
+    // collections on these paths), and more while the other workspaces' suites run beside it, as they do in `npm test`.
+  }, 420_000);
 });
