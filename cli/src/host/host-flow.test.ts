@@ -182,6 +182,18 @@ describe('the host flow', () => {
     expect(events.at(-1)).toEqual({ type: 'ended', reason: 'you ended it', problems: [], keptTmux: "tmux -S '/run/user 1000/socket' attach-session" });
   });
 
+  it('--keep-tmux, when the set-up fails: stops tmux, since nobody worked in it yet', async () => {
+    const calls: string[] = [];
+    const { backend } = memoryBackend(calls);
+    const flow = new HostFlow({
+      api: { ...memoryApi(calls), declareSession: async () => { throw new Error('the server said no'); } },
+      backend: { ...backend, stopTmux: async () => void calls.push('stop tmux') }, guests, keepTmux: true, emit: () => {},
+    });
+    await expect(flow.start()).rejects.toThrow('the server said no');
+    expect(calls).toContain('stop tmux');
+    expect(calls).not.toContain('keep tmux');
+  });
+
   it('a tunnel reopened while the session ends is closed, not left open', async () => {
     const calls: string[] = [];
     const { backend } = memoryBackend(calls);

@@ -99,9 +99,11 @@ export class HostFlow {
     }));
     const tunnelled = this.branch(Promise.all([leased, admitted]).then(([first]) => this.tunnelOnLease(first)));
     const tmux = this.branch(localUser.then((backend) => this.step('tmux', async () => {
-      this.undo.push(this.options.keepTmux
-        ? { label: 'leave tmux running for you', run: async () => { this.keptTmux = (await backend.keepTmux())?.map(shellQuote).join(' '); } }
-        : { label: 'stop tmux', run: () => backend.stopTmux() });
+      // Kept only once the session was declared: before that there is no work in it to keep.
+      this.undo.push({
+        label: this.options.keepTmux ? 'leave tmux running for you' : 'stop tmux',
+        run: () => (this.options.keepTmux && this.session ? this.keepTmux(backend) : backend.stopTmux()),
+      });
       await backend.startTmux();
     })));
     const hostKey = this.branch(localUser.then((backend) => backend.hostKey()));
@@ -125,6 +127,10 @@ export class HostFlow {
       },
     });
     this.keepAlive();
+  }
+
+  private async keepTmux(backend: HostBackend): Promise<void> {
+    this.keptTmux = (await backend.keepTmux())?.map(shellQuote).join(' ');
   }
 
   /** One of the set-up's concurrent branches: its failure is the set-up's, and the others stop at their next step. */
