@@ -149,7 +149,8 @@ async function checkTheEnd({ terminal, sessionId, port, directory }: HostRun, ho
 }
 
 describe.each(Object.keys(modes) as ModeName[])('hosting with %s, a guest on board', (modeName) => {
-  describe.each(Object.keys(screens) as ScreenName[])('the host %s', (screen) => {
+  // In tmux from the TUI, the terminal closing is the --keep-tmux case below: the other endings there add nothing.
+  describe.each(['on the TUI\'s screen', 'in tmux, with --no-tui'] as ScreenName[])('the host %s', (screen) => {
     it.each(Object.keys(endings) as EndingName[])('%s: the session ends and nothing of it is left', async (endingName) => {
       const { directory } = await endAndCheck(modeName, screen, endingName);
       expect(await tmuxServersIn(directory)).toBe('');
@@ -177,5 +178,32 @@ describe.each(Object.keys(modes) as ModeName[])('hosting with %s, a guest on boa
     expect(stderr).toContain(`-S ${socket} attach-session`);
 
     await run('tmux', ['-S', socket, 'kill-server']);
+  }, 90_000);
+
+  it('--keep-tmux, and SIGTERM while the host works in tmux: the pairing ends, and the host stays in tmux until they detach', async () => {
+    const host = modes[modeName].host();
+    const { terminal, sessionId, port, directory } = await hostFor(modeName, 'in tmux, with --no-tui', '--keep-tmux');
+    try {
+      const guest = await aliceJoins(port);
+      terminal.signal('SIGTERM');
+      await guest.waitFor(/\[exited \d+\]/);
+      await eventually(async () => !((await host.api.request('GET', '/api/v1/pairing/sessions')).json as { id: string }[]).some((s) => s.id === sessionId));
+      expect(await answersFromOutside(port)).toBe(false);
+
+      // Still at work in tmux: nothing pulled the host out of it.
+      terminal.type('echo after-the-pairing-$((6*7))\r');
+      await terminal.waitFor(/after-the-pairing-42/);
+      terminal.type('\x02d');
+      expect(await terminal.exited).toEqual({ exitCode: 143, signal: 0 });
+      // Said again once tmux has given the screen back: the end, and how to go back in.
+      const after = terminal.text().split('[detached').at(-1)!;
+      expect(after).toContain('Session over (tmuxme was told to stop (SIGTERM)).');
+      expect(after).toContain(`Your tmux session goes on (--keep-tmux); attach to it with: `);
+      expect(after).not.toContain('the session goes on. Ctrl-C ends it');
+      await run('tmux', ['-S', join(directory, 'socket'), 'has-session']);
+      await run('tmux', ['-S', join(directory, 'socket'), 'kill-server']);
+    } finally {
+      terminal.close();
+    }
   }, 90_000);
 });

@@ -55,10 +55,8 @@ export async function hostSession(options: HostSessionOptions): Promise<number> 
   // Every line also goes to the run log: once the terminal is gone, it is the only place they still reach.
   const log = RunLog.open(options.invocation);
   store.subscribe(lineReporter(log.write));
-  if (options.output !== 'tui') {
-    const write = (line: string) => void process.stdout.write(`${line}\n`);
-    store.subscribe(options.output === 'json' ? jsonReporter(write) : lineReporter(write));
-  }
+  const writeLine = (line: string) => void process.stdout.write(`${line}\n`);
+  if (options.output !== 'tui') store.subscribe(options.output === 'json' ? jsonReporter(writeLine) : lineReporter(writeLine));
   const notice = (message: string) => store.dispatch({ type: 'notice', message });
   if (log.failure) notice(`This run keeps no log (${log.failure}).`);
   store.dispatch(options.systemSshd
@@ -86,8 +84,15 @@ export async function hostSession(options: HostSessionOptions): Promise<number> 
       await flow.start();
       if (options.attach && process.stdin.isTTY) {
         await attach();
-        if (!(await (await backend).tmuxRunning())) await flow.end('the tmux session ended');
-        else process.stdout.write('Detached: the session goes on. Ctrl-C ends it.\n');
+        if (store.get().phase === 'ready') {
+          if (!(await (await backend).tmuxRunning())) await flow.end('the tmux session ended');
+          else writeLine('Detached: the session goes on. Ctrl-C ends it.');
+        } else if (options.output === 'lines') {
+          await flow.over;
+          // It ended while the host was in tmux, which --keep-tmux kept: what was said meanwhile went with tmux's screen.
+          const { endReason = '', problems, keptTmux } = store.get();
+          if (keptTmux) lineReporter(writeLine)({ type: 'ended', reason: endReason, problems, keptTmux });
+        }
       }
       await flow.over;
     }
