@@ -139,6 +139,15 @@ describe('the host\'s tmux session', () => {
     }
   }, 30_000);
 
+  it('kept, but tmux will not shut the guests out: stopped instead, and says why', async () => {
+    const session = await startSession();
+    // Already off the access list: tmux refuses to take the guests' user off it again.
+    await run('tmux', ['-S', session.socket, 'server-access', '-d', guests.name]);
+    await expect(session.keep()).rejects.toThrow(/^the guests could not be shut out of tmux, so it was stopped \(.*not found/);
+    expect(await session.isRunning()).toBe(false);
+    expect(existsSync(session.directory)).toBe(false);
+  });
+
   it('kept after its last shell exited: nothing to keep, and nothing left', async () => {
     const session = await startSession();
     await run('tmux', ['-S', session.socket, 'kill-server']);

@@ -193,8 +193,15 @@ export class TmuxSession {
       return false;
     }
     if (this.guests) {
-      await this.tmux('server-access', '-d', this.guests.name);
-      await chmod(this.socket, 0o600);
+      try {
+        await chmod(this.socket, 0o600);
+        await this.tmux('server-access', '-d', this.guests.name);
+      } catch (error) {
+        // Guests who might still be attached must not get the host's shell for ever: stopped is safe, kept is not.
+        await this.kill();
+        const why = ((error as { stderr?: string }).stderr || (error as Error).message).trim();
+        throw new Error(`the guests could not be shut out of tmux, so it was stopped (${why})`);
+      }
     }
     await writeFile(join(this.directory, keptFile), '');
     return true;
