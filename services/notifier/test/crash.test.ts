@@ -77,6 +77,10 @@ async function finishWithSecondProcess(options: NotifierOptions, expected: numbe
   return catcher.messages;
 }
 
+// A hang guard above the waits inside (30 s for a third of the mails, 60 s for the rest): Jest's default 30 s ran
+// out on a loaded machine while the waits were still within theirs.
+const crashTestTimeoutMs = 120_000;
+
 describe('a notifier process', () => {
   it('stops cleanly on SIGTERM', async () => {
     const notifier = await startNotifier(notifierOptions(catcher.url));
@@ -99,7 +103,7 @@ describe('a notifier process', () => {
     expect(mails).toHaveLength(expected);
     expect(counts.size).toBe(expected);
     expect([...counts.values()].every((count) => count === 1)).toBe(true);
-  });
+  }, crashTestTimeoutMs);
 
   it('killed the instant the relay accepted a mail: nothing is lost, and a repeat keeps its Message-ID', async () => {
     const { options, first, expected } = await burst();
@@ -113,5 +117,5 @@ describe('a notifier process', () => {
     expect(ids.size).toBe(expected);
     expect([...ids.values()].every((set) => set.size === 1)).toBe(true);
     expect(mails.length - expected).toBeLessThanOrEqual(sendsAtOnce);
-  });
+  }, crashTestTimeoutMs);
 });
