@@ -25,9 +25,9 @@ const hosts: PtyTerminal[] = [];
 /** What differs between the two ways to host. */
 const modes = {
   // An ordinary user with no sshd: tmuxme serves the guests' SSH itself.
-  'embedded': { host: () => hana, flags: '', socketRoot: () => `/tmp/tmuxme-${hana.account!.uid}-private` },
+  'embedded': { host: () => hana, flags: () => '', socketRoot: () => `/tmp/tmuxme-${hana.account!.uid}-private` },
   // The seed's way, as root: the namespace's sshd and the `tmuxme` user.
-  'system-sshd': { host: () => hiro, flags: `--system-sshd -i ${shellQuote('KEY')}`, socketRoot: () => '/tmp/tmuxme-0' },
+  'system-sshd': { host: () => hiro, flags: () => `--system-sshd -i ${shellQuote(hiro.keyFile)}`, socketRoot: () => '/tmp/tmuxme-0' },
 };
 type ModeName = keyof typeof modes;
 const endings = {
@@ -82,8 +82,7 @@ async function hostFor(modeName: ModeName, screen: ScreenName, moreArgs = ''): P
   const mode = modes[modeName];
   const host = mode.host();
   const { args, attach } = screens[screen];
-  const flags = mode.flags.replace('KEY', host.keyFile);
-  const terminal = PtyTerminal.open(world.host, ['sh', '-c', `exec ${world.cliCommand(host, `${args} ${moreArgs} alice ${flags}`)}`], world.cliEnvironment(host, world.host));
+  const terminal = PtyTerminal.open(world.host, ['sh', '-c', `exec ${world.cliCommand(host, `${args} ${moreArgs} alice ${mode.flags()}`)}`], world.cliEnvironment(host, world.host));
   hosts.push(terminal);
   const ready = await terminal.waitFor(args === '--no-tui' ? /Guests join with: / : /Your guests were mailed/, 60_000);
   if (attach) await attachFromTheTui(terminal);
