@@ -106,6 +106,7 @@ async function aliceJoins(port: number): Promise<Terminal> {
 const answersFromOutside = (port: number) =>
   world.guest.exec('bash', ['-c', `exec 3<>/dev/tcp/box.test/${port}`], { timeoutMs: 5_000 }).then(() => true, () => false);
 const tmuxServersIn = async (directory: string) => (await run('pgrep', ['-f', `tmux -S ${directory}/`]).catch(() => ({ stdout: '' }))).stdout.trim();
+const liveSessionIds = async (host: Person) => ((await host.api.request('GET', '/api/v1/pairing/sessions')).json as { id: string }[]).map((s) => s.id);
 const runLog = (host: Person) => join(host.home, '.local/state/tmuxme/last-run.log');
 
 /**
@@ -130,8 +131,7 @@ async function checkTheEnd({ terminal, sessionId, port, directory }: HostRun, ho
   const printedBefore = terminal.text();
   ending.end(terminal);
   // Within 2 s: ending the session is the first thing undone.
-  const sessionIds = async () => ((await host.api.request('GET', '/api/v1/pairing/sessions')).json as { id: string }[]).map((s) => s.id);
-  await eventually(async () => !(await sessionIds()).includes(sessionId), 2_000);
+  await eventually(async () => !(await liveSessionIds(host)).includes(sessionId), 2_000);
   expect(await terminal.exited).toEqual({ exitCode: ending.exitCode, signal: 0 });
   // Whatever the terminal could still show: no unhandled error, no stack.
   expect(terminal.text()).not.toMatch(/Error|Unhandled|\n\s+at /);
@@ -186,7 +186,7 @@ describe.each(Object.keys(modes) as ModeName[])('hosting with %s, a guest on boa
       const guest = await aliceJoins(port);
       terminal.signal('SIGTERM');
       await guest.waitFor(/\[exited \d+\]/);
-      await eventually(async () => !((await host.api.request('GET', '/api/v1/pairing/sessions')).json as { id: string }[]).some((s) => s.id === sessionId));
+      await eventually(async () => !(await liveSessionIds(host)).includes(sessionId));
       expect(await answersFromOutside(port)).toBe(false);
 
       // Still at work in tmux: nothing pulled the host out of it.

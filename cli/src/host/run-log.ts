@@ -2,6 +2,7 @@ import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, renameSyn
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isProcessAlive } from '../lib/file-lock.js';
+import { clock } from './host-view.js';
 import { endingPrefix } from './reporters.js';
 
 type Env = Record<string, string | undefined>;
@@ -78,7 +79,7 @@ export function previousRunReport(env: Env = process.env): string | undefined {
   const started = header.exec(lines[0] ?? '');
   if (!started || lines.includes(reportedLine)) return undefined;
   const [, pid, at, command] = started;
-  const run = `Your last tmuxme run (${command}, started ${new Date(at!).toTimeString().slice(0, 5)})`;
+  const run = `Your last tmuxme run (${command}, started ${clock(Date.parse(at!))})`;
   const exit = exitLine.exec(lines.at(-1) ?? '');
   let report: string;
   if (!exit) {
