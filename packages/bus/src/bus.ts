@@ -1,6 +1,6 @@
 import { connect, type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
 import {
-  createEnvelope, routingKeyOf, type Envelope, type EventContract, type EventData,
+  createEnvelope, routingKeyFor, type Envelope, type EventContract, type EventData,
 } from '@tmuxme/events';
 import { QueueConsumer, type ConsumeOptions, type Consumer, type ManagedConsumer } from './consumer.js';
 import { silentLogger, type BusLogger } from './logger.js';
@@ -211,7 +211,7 @@ export class Bus {
         resolve();
       };
       try {
-        channel.publish(exchange, routingKeyOf(envelope.type), Buffer.from(JSON.stringify(envelope)), {
+        channel.publish(exchange, routingKeyFor(envelope), Buffer.from(JSON.stringify(envelope)), {
           persistent: true,
           messageId: envelope.id,
           type: envelope.type,

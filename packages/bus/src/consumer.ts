@@ -1,5 +1,5 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import { parseEnvelope, type Envelope, type EventContract, type EventData } from '@tmuxme/events';
+import { bindingKeysFor, parseEnvelope, type Envelope, type EventContract, type EventData } from '@tmuxme/events';
 import type { Inbox } from './inbox.js';
 import type { BusLogger } from './logger.js';
 import { declareQueue } from './topology.js';
@@ -22,6 +22,8 @@ export interface ConsumeOptions<C extends EventContract> {
   /** Replicas of one service share a queue (competing consumers); a box that needs every event has its own. */
   queue: string;
   events: readonly C[];
+  /** A tunnel box's consumer: of the events about one box (`perBox`), only this box's reach the queue. */
+  boxId?: string;
   handler: (envelope: EnvelopeOf<C>, context: HandlerContext) => Promise<void>;
   /** Unacknowledged messages in flight, which is also how many handlers run at once (1 keeps order). */
   prefetch?: number;
@@ -118,7 +120,7 @@ export class QueueConsumer<C extends EventContract> implements ManagedConsumer {
         queue: this.queue,
         exchange: this.host.exchange,
         deadLetterExchange: this.host.deadLetterExchange,
-        routingKeys: this.options.events.map((contract) => contract.routingKey),
+        routingKeys: this.options.events.flatMap((contract) => bindingKeysFor(contract, this.options.boxId)),
         maxDeliveries: this.maxDeliveries,
       });
       await channel.prefetch(this.prefetch);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { KeyAdded, KeyRemoved, type Envelope } from '@tmuxme/events';
+import { KeyAdded, KeyRemoved, PortReleased, type Envelope } from '@tmuxme/events';
 import { testAmqpUrl, uniqueName } from '@tmuxme/testing';
 import { Bus, BusUnavailableError } from '../src/index.js';
 import { BrokerAdmin, keyAdded, sleep, waitUntil } from './helpers.js';
@@ -52,6 +52,25 @@ describe('Bus', () => {
     expect(message!.properties).toMatchObject({
       deliveryMode: 2, messageId: envelope.id, type: 'KeyAdded', contentType: 'application/json', appId: 'keys',
     });
+  });
+
+  it("routes an event about one box to that box's queue alone, and to every queue that takes all boxes", async () => {
+    const received: Record<string, string[]> = { 'box-1': [], 'box-2': [], all: [] };
+    const consumers = await Promise.all(Object.keys(received).map((name) => bus.consume({
+      queue: admin.queue(`bus-box-${name}`),
+      events: [PortReleased, KeyAdded],
+      ...(name === 'all' ? {} : { boxId: name }),
+      handler: async (envelope) => { received[name]!.push(envelope.type === 'KeyAdded' ? 'key' : (envelope.data as { boxId?: string }).boxId ?? 'no box'); },
+    })));
+    const released = (boxId?: string) => bus.envelope(PortReleased, {
+      leaseId: 'l1', userId: 'u1', username: 'alice', tunnelHost: 'box.example.org', port: 20001, ...(boxId ? { boxId } : {}),
+    });
+    for (const envelope of [released('box-1'), released('box-2'), released(), keyAdded()]) await bus.publish(envelope);
+
+    await waitUntil(() => received.all!.length === 4 && received['box-1']!.length === 2 && received['box-2']!.length === 2, 5000, 'every delivery');
+    await sleep(200);
+    expect(received).toEqual({ 'box-1': ['box-1', 'key'], 'box-2': ['box-2', 'key'], all: ['box-1', 'box-2', 'no box', 'key'] });
+    await Promise.all(consumers.map((consumer) => consumer.cancel()));
   });
 
   it('close() waits for a handler in flight, which still gets its message acked', async () => {

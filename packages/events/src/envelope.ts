@@ -21,6 +21,11 @@ export interface EventContract<T extends string = string, S extends TSchema = TS
   /** `KeyAdded` travels as `key.added`. */
   routingKey: string;
   schema: S;
+  /**
+   * About one tunnel box: the event travels as `<routingKey>.<boxId>` (from its data's `boxId`), so a box's
+   * queue binds to its own box's events alone and every other consumer to `<routingKey>.#`.
+   */
+  perBox: boolean;
 }
 
 export type EventData<C extends EventContract> = Static<C['schema']>;
@@ -29,8 +34,8 @@ export function routingKeyOf(type: string): string {
   return type.replace(/([a-z0-9])([A-Z])/g, '$1.$2').toLowerCase();
 }
 
-export function defineEvent<T extends string, S extends TSchema>(type: T, version: number, schema: S): EventContract<T, S> {
-  return { type, version, routingKey: routingKeyOf(type), schema };
+export function defineEvent<T extends string, S extends TSchema>(type: T, version: number, schema: S, { perBox = false } = {}): EventContract<T, S> {
+  return { type, version, routingKey: routingKeyOf(type), schema, perBox };
 }
 
 export interface EnvelopeContext {

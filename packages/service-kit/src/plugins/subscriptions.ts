@@ -13,7 +13,7 @@ export interface Subscription<C extends EventContract = EventContract> {
 export const on = <C extends EventContract>(event: C, handle: Subscription<C>['handle']): Subscription =>
   ({ event, handle } as unknown as Subscription);
 
-export interface SubscriptionsOptions extends Pick<ConsumeOptions<EventContract>, 'prefetch' | 'maxDeliveries' | 'retryDelayMs'> {
+export interface SubscriptionsOptions extends Pick<ConsumeOptions<EventContract>, 'prefetch' | 'maxDeliveries' | 'retryDelayMs' | 'boxId'> {
   /** The service's durable queue; replicas share it and compete for its messages. */
   queue: string;
   subscriptions: Subscription[];
@@ -22,7 +22,7 @@ export interface SubscriptionsOptions extends Pick<ConsumeOptions<EventContract>
 }
 
 /** Consumes the service's queue, each envelope handled once (deduplicated by id in the service's database). */
-export const subscriptionsPlugin = fp<SubscriptionsOptions>(async (app, { queue, subscriptions, prefetch, maxDeliveries, retryDelayMs, inbox = true }) => {
+export const subscriptionsPlugin = fp<SubscriptionsOptions>(async (app, { queue, subscriptions, prefetch, maxDeliveries, retryDelayMs, boxId, inbox = true }) => {
   const byType = new Map(subscriptions.map((s) => [s.event.type, s.handle]));
   const outcomes = app.metrics.counter(
     'events_consumed_total', 'Deliveries of consumed events by type and outcome (handled, duplicate, retried, dead-lettered, poison)', ['type', 'outcome'],
@@ -33,6 +33,7 @@ export const subscriptionsPlugin = fp<SubscriptionsOptions>(async (app, { queue,
     prefetch,
     maxDeliveries,
     retryDelayMs,
+    boxId,
     events: subscriptions.map((s) => s.event),
     inbox: inbox ? mongooseInbox(app.db) : undefined,
     onOutcome: (outcome, type) => outcomes.inc({ type, outcome }),
