@@ -1,17 +1,20 @@
 import { hostname } from 'node:os';
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
-import { SessionDeclared, UserDeleted, UserRegistered, UserUpdated } from '@tmuxme/events';
+import { SessionDeclared, SessionMoved, UserDeleted, UserRegistered, UserUpdated } from '@tmuxme/events';
 import { busPlugin, databasePlugin, healthPlugin, on, subscriptionsPlugin } from '@tmuxme/service-kit';
 import { addressCollection, addressModel } from './model/address.js';
 import { mailClaimCollection, mailClaimModel } from './model/mail-claim.js';
 import { sentMailCollection, sentMailModel } from './model/sent-mail.js';
 import { AddressBook } from './domain/address-book.js';
+import { GuestMail } from './domain/guest-mail.js';
 import { Invitations } from './domain/invitations.js';
 import { MailLedger } from './domain/mail-ledger.js';
+import { SessionMoves } from './domain/session-moves.js';
 import { Mailer } from './mail/mailer.js';
 import { forgetAddressOnUserDeleted } from './events/forget-address-on-user-deleted.js';
 import { inviteGuestsOnSessionDeclared } from './events/invite-guests-on-session-declared.js';
+import { mailGuestsOnSessionMoved } from './events/mail-guests-on-session-moved.js';
 import { recordAddressOnUserRegistered } from './events/record-address-on-user-registered.js';
 
 export interface NotifierOptions {
@@ -35,7 +38,7 @@ export interface NotifierOptions {
   claimLeaseMs?: number;
 }
 
-/** The notifier: mails each guest of a declared session, exactly once, from its own address book. */
+/** The notifier: mails each guest of a declared or moved session, exactly once, from its own address book. */
 const notifierApp: FastifyPluginAsync<NotifierOptions> = async (app, options) => {
   await app.register(healthPlugin, { service: 'notifier' });
   await app.register(databasePlugin, { url: options.mongoUrl });
@@ -52,19 +55,20 @@ const notifierApp: FastifyPluginAsync<NotifierOptions> = async (app, options) =>
   // The work goes to the collections directly: mongoose's document layer cost a quarter of the notifier's
   // CPU per mail (bench/notifier.ts), and these small records gain nothing from it.
   const addressBook = new AddressBook(addressCollection(app.db));
-  const invitations = new Invitations({
+  const guestMail = new GuestMail({
     addressBook,
     ledger: new MailLedger({
       claims: mailClaimCollection(app.db), sent: sentMailCollection(app.db), leaseMs: options.claimLeaseMs ?? 60_000, holder: `${hostname()}:${process.pid}`,
     }),
     mailer,
     concurrency: maxConnections,
-    publicUrl: options.publicUrl,
     metrics: {
-      sent: app.metrics.counter('mails_sent_total', 'Invitations the SMTP server accepted'),
-      failed: app.metrics.counter('mail_failures_total', 'Invitations not sent on an attempt (the event is retried), by reason', ['reason']),
+      sent: app.metrics.counter('mails_sent_total', 'Mails to guests (invitations, moved sessions) the SMTP server accepted'),
+      failed: app.metrics.counter('mail_failures_total', 'Mails to guests not sent on an attempt (the event is retried), by reason', ['reason']),
     },
   });
+  const invitations = new Invitations({ guestMail, publicUrl: options.publicUrl });
+  const moves = new SessionMoves(guestMail);
 
   await app.register(subscriptionsPlugin, {
     queue: options.queue ?? 'notifier',
@@ -79,6 +83,8 @@ const notifierApp: FastifyPluginAsync<NotifierOptions> = async (app, options) =>
       on(UserUpdated, recordAddressOnUserRegistered(addressBook)),
       on(UserDeleted, forgetAddressOnUserDeleted(addressBook)),
       on(SessionDeclared, inviteGuestsOnSessionDeclared(invitations)),
+      // Under `session.moved.<box id>`; the consumer binds to every box's.
+      on(SessionMoved, mailGuestsOnSessionMoved(moves)),
     ],
   });
 };

@@ -4,7 +4,7 @@ import { createEnvelope, UserDeleted, UserUpdated } from '@tmuxme/events';
 import { eventually, MailCatcher } from '@tmuxme/testing';
 import { escapeHtml } from '../src/mail/html.js';
 import {
-  buildNotifierApp, claimLeaseMs, connectProducer, emailOf, jumpCommand, notifierOptions, publicUrl, replyTo, sessionDeclared, userRegistered,
+  buildNotifierApp, claimLeaseMs, connectProducer, emailOf, jumpCommand, notifierOptions, publicUrl, replyTo, sessionDeclared, settled, userRegistered,
 } from './notifier-app.js';
 
 /** What a guest receives, and that a redelivered event sends nothing twice. */
@@ -28,15 +28,6 @@ afterAll(async () => {
   await catcher?.stop();
 });
 beforeEach(() => catcher.clear());
-
-/** Resolves once the notifier got past everything published so far: a marker user published last has arrived. */
-let markers = 0;
-async function settled() {
-  const marker = `marker${markers++}`;
-  await producer.publish(userRegistered(marker));
-  await eventually(async () => (await app.db.collection('addresses').countDocuments({ _id: marker as never })) === 1);
-  await new Promise((resolve) => setTimeout(resolve, 300));
-}
 
 const byRecipient = (address: string) => catcher.messages.filter((mail) => mail.envelope.to.includes(address));
 /** What the sessions service would give for both hops pinned; its quotes test the HTML escaping too. */
@@ -127,7 +118,7 @@ describe('invitations', () => {
     await Promise.all([producer.publish(event), producer.publish(event)]);
     await catcher.waitFor(2);
     await producer.publish(event);
-    await settled();
+    await settled(producer, app);
     expect(catcher.messages.map((mail) => mail.envelope.to[0]).sort()).toEqual([emailOf('bob'), emailOf('carol')]);
     expect(await app.db.collection('sent_mails').countDocuments({ _id: { $in: [`${event.id}:bob`, `${event.id}:carol`] } as never })).toBe(2);
   });
@@ -162,13 +153,13 @@ describe('invitations', () => {
     await producer.publish(updated);
     await producer.publish(registered); // older, arrives late
     const entry = () => app.db.collection('addresses').findOne({ _id: 'erin' as never });
-    await settled();
+    await settled(producer, app);
     expect(await entry()).toMatchObject({ email: 'erin@new.example', deleted: false });
 
     await producer.publish(createEnvelope(UserDeleted, { userId: 'u-erin', username: 'erin' }, { producer: 'accounts' }));
     await eventually(async () => (await entry())?.deleted === true);
     await producer.publish(userRegistered('erin'));
-    await settled();
+    await settled(producer, app);
     const forgotten = await entry();
     expect(forgotten).toMatchObject({ deleted: true });
     expect(forgotten).not.toHaveProperty('email');

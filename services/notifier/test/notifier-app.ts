@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Bus } from '@tmuxme/bus';
-import { createEnvelope, SessionDeclared, UserRegistered, type Envelope, type EventData } from '@tmuxme/events';
-import { buildApp, testAmqpUrl, testExchanges, testMongoUrl, uniqueName, type CaughtMail } from '@tmuxme/testing';
+import { createEnvelope, SessionDeclared, SessionMoved, UserRegistered, type Envelope, type EventData } from '@tmuxme/events';
+import { buildApp, eventually, testAmqpUrl, testExchanges, testMongoUrl, uniqueName, type CaughtMail } from '@tmuxme/testing';
 import notifierApp, { type NotifierOptions } from '../src/app.js';
 
 const mailFrom = 'tmux.me <invite@tmux.me>';
@@ -36,7 +36,7 @@ export const userRegistered = (username: string, email = emailOf(username)) =>
 type Session = EventData<typeof SessionDeclared>;
 export const tunnelHost = 'tunnel.tmux.example';
 export const tunnelPort = 2222;
-export const jumpCommand = (port: number) => `ssh -J join@${tunnelHost}:${tunnelPort} -o HostKeyAlias=${tunnelHost}:${port} -p ${port} tmuxme@127.0.0.1`;
+export const jumpCommand = (port: number, box = tunnelHost) => `ssh -J join@${box}:${tunnelPort} -o HostKeyAlias=${box}:${port} -p ${port} tmuxme@127.0.0.1`;
 
 /**
  * A declared session as the sessions service would publish it (a public one unless `extra` says otherwise);
@@ -57,9 +57,42 @@ export function sessionDeclared(host: string, guests: Omit<Session['guests'][num
   }, { producer: 'sessions' });
 }
 
+type Moved = EventData<typeof SessionMoved>;
+/** The box a moved session is on now. */
+export const movedHost = 'tunnel-b.tmux.example';
+
+/**
+ * What sessions publishes when the host of `declared` moved it to box-2 (movedHost), on `port` there: same id,
+ * host and guests, the new box's commands (`extra` adds the pinned ones or makes it private). It travels as
+ * `session.moved.box-2`.
+ */
+export function sessionMoved(declared: Session, port: number, extra: Partial<Moved> = {}): Envelope<Moved> {
+  return createEnvelope(SessionMoved, {
+    sessionId: declared.sessionId,
+    host: declared.host,
+    guests: declared.guests,
+    boxId: 'box-2',
+    private: declared.private,
+    from: { boxId: 'box-1', tunnelHost: declared.tunnelHost, port: declared.port },
+    to: { boxId: 'box-2', tunnelHost: movedHost, tunnelPort, port },
+    joinCommand: `ssh -p ${port} tmuxme@${movedHost}`,
+    jumpJoinCommand: jumpCommand(port, movedHost),
+    ...extra,
+  }, { producer: 'sessions' });
+}
+
 /** The other services' side of the broker: publishes on the test's exchange. */
 export const connectProducer = (options: Pick<NotifierOptions, 'exchange' | 'deadLetterExchange'>) =>
   Bus.connect({ url: testAmqpUrl(), producer: 'test', exchange: options.exchange, deadLetterExchange: options.deadLetterExchange });
+
+/** Resolves once the notifier got past everything published so far: a marker user published last has arrived. */
+let markers = 0;
+export async function settled(producer: Bus, app: Awaited<ReturnType<typeof buildNotifierApp>>) {
+  const marker = `marker${markers++}`;
+  await producer.publish(userRegistered(marker));
+  await eventually(async () => (await app.db.collection('addresses').countDocuments({ _id: marker as never })) === 1);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+}
 
 /** Which session (by its port) and which recipient a mail was for. */
 export const recipientKey = (mail: CaughtMail) => `${/ssh -p (\d+) /.exec(mail.text)?.[1]}:${mail.envelope.to.join(',')}`;
