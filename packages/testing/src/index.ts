@@ -10,3 +10,4 @@ export * from './build-app.js';
 export * from './ssh-keys.js';
 export * from './tunnel-box.js';
 export * from './netns.js';
+export * from './tunnel-box-heartbeat.js';

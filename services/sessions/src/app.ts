@@ -1,13 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
-import { UserDeleted, UserRegistered, UserUpdated } from '@tmuxme/events';
+import { TunnelBoxHeartbeat, UserDeleted, UserRegistered, UserUpdated } from '@tmuxme/events';
 import { authPlugin, busPlugin, databasePlugin, healthPlugin, on, outboxPlugin, serviceAuthPlugin, subscriptionsPlugin } from '@tmuxme/service-kit';
 import { leaseModel } from './model/lease.js';
 import { sessionModel } from './model/session.js';
 import { endingModel } from './model/ending.js';
 import { leaseSlotModel, portClaimModel } from './model/claim.js';
 import { userModel } from './model/user.js';
-import { TunnelBoxes, type TunnelBoxConfig } from './domain/tunnel-boxes.js';
+import { boxModel } from './model/box.js';
+import { TunnelBoxes } from './domain/tunnel-boxes.js';
 import { Users } from './domain/users.js';
 import { Endings } from './domain/endings.js';
 import { Leases } from './domain/leases.js';
@@ -15,11 +16,10 @@ import { Sessions } from './domain/sessions.js';
 import { Sweeper } from './domain/sweeper.js';
 import { recordUserOnUserRegistered } from './events/record-user-on-user-registered.js';
 import { endSessionsOnUserDeleted } from './events/end-sessions-on-user-deleted.js';
+import { recordBoxOnTunnelBoxHeartbeat } from './events/record-box-on-tunnel-box-heartbeat.js';
 import { portRoutes } from './routes/port.js';
 import { sessionsRoutes } from './routes/sessions.js';
 import { internalSnapshotRoutes } from './routes/internal-snapshot.js';
-
-export type { TunnelBoxConfig };
 
 export interface SessionsOptions {
   mongoUrl: string;
@@ -31,8 +31,11 @@ export interface SessionsOptions {
   jwtPublicKey: string;
   /** The credential tunnel boxes present to read the lease snapshot. */
   serviceToken?: string;
-  /** Where ports are leased; one box is the usual case, more spread the load. */
-  boxes: TunnelBoxConfig[];
+  /**
+   * How long after its last heartbeat a tunnel box is out of rotation for new leases; default 15 s, three
+   * of tunnel-sync's default heartbeat intervals. Boxes are not configured here: they announce themselves.
+   */
+  boxSilenceMs?: number;
   /** Live leases one user may hold at once; default 5. */
   maxLeasesPerUser?: number;
   /** How long a lease waits for its session to be declared; default 2 minutes. */
@@ -46,7 +49,6 @@ export interface SessionsOptions {
 
 /** The sessions service: port leases on the tunnel boxes, and pairing sessions. It never listens by itself. */
 const sessionsApp: FastifyPluginAsync<SessionsOptions> = async (app, options) => {
-  const boxes = new TunnelBoxes(options.boxes);
   await app.register(healthPlugin, { service: 'sessions' });
   await app.register(databasePlugin, { url: options.mongoUrl });
   await app.register(busPlugin, { url: options.amqpUrl, producer: 'sessions', exchange: options.exchange, deadLetterExchange: options.deadLetterExchange });
@@ -56,19 +58,21 @@ const sessionsApp: FastifyPluginAsync<SessionsOptions> = async (app, options) =>
 
   const models = {
     leases: leaseModel(app.db), sessions: sessionModel(app.db), endings: endingModel(app.db),
-    portClaims: portClaimModel(app.db), slots: leaseSlotModel(app.db), users: userModel(app.db),
+    portClaims: portClaimModel(app.db), slots: leaseSlotModel(app.db), users: userModel(app.db), boxes: boxModel(app.db),
   };
   await Promise.all(Object.values(models).map((model) => model.init()));
   const users = new Users(models.users);
+  const boxes = new TunnelBoxes(models.boxes, { silenceMs: options.boxSilenceMs ?? 15_000 });
   const endings = new Endings(models.endings, app.outbox);
   const leases = new Leases({
     leases: models.leases, portClaims: models.portClaims, slots: models.slots, endings, boxes, users, outbox: app.outbox,
     maxLeasesPerUser: options.maxLeasesPerUser ?? 5, leaseTtlMs: options.leaseTtlMs ?? 120_000,
   });
   const sessions = new Sessions({
-    sessions: models.sessions, leases, endings, users, boxes, outbox: app.outbox, sessionTtlMs: options.sessionTtlMs ?? 90_000,
+    sessions: models.sessions, leases, endings, users, outbox: app.outbox, sessionTtlMs: options.sessionTtlMs ?? 90_000,
   });
   app.metrics.gauge('port_leases_live', 'Ports leased and not yet released', () => models.portClaims.estimatedDocumentCount());
+  app.metrics.gauge('tunnel_boxes_in_rotation', 'Tunnel boxes that take new leases', () => boxes.forLease().then((found) => found.length, () => 0));
 
   await app.register(subscriptionsPlugin, {
     queue: options.queue ?? 'sessions',
@@ -76,6 +80,7 @@ const sessionsApp: FastifyPluginAsync<SessionsOptions> = async (app, options) =>
       on(UserRegistered, recordUserOnUserRegistered(users)),
       on(UserUpdated, recordUserOnUserRegistered(users)),
       on(UserDeleted, endSessionsOnUserDeleted(sessions)),
+      on(TunnelBoxHeartbeat, recordBoxOnTunnelBoxHeartbeat(boxes)),
     ],
   });
   const sweeper = new Sweeper({ sessions, leases, endings, intervalMs: options.sweepIntervalMs ?? 5000, logger: app.log });

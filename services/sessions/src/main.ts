@@ -1,7 +1,7 @@
 import { loadConfig } from '@tmuxme/config';
 import { runService } from '@tmuxme/service-kit';
 import app from './app.js';
-import { configSchema, parsePortRange } from './config.js';
+import { configSchema } from './config.js';
 
 const config = loadConfig(configSchema);
 
@@ -14,12 +14,7 @@ await runService({
     amqpUrl: config.AMQP_URL,
     jwtPublicKey: config.JWT_PUBLIC_KEY,
     serviceToken: config.SERVICE_TOKEN,
-    boxes: [{
-      tunnelHost: config.TUNNEL_HOST,
-      tunnelPort: config.TUNNEL_PORT,
-      hostKey: config.TUNNEL_HOST_KEY,
-      ports: parsePortRange(config.TUNNEL_PORT_RANGE),
-    }],
+    boxSilenceMs: config.BOX_SILENCE_SECONDS * 1000,
     maxLeasesPerUser: config.MAX_LEASES_PER_USER,
     leaseTtlMs: config.LEASE_TTL_SECONDS * 1000,
     sessionTtlMs: config.SESSION_TTL_SECONDS * 1000,

@@ -81,8 +81,8 @@ const declareCases: Case[] = [
   ['an expired lease', () => withPort(ports.expired)(), 403, 'LEASE_EXPIRED'],
   ['the port of an ended session', () => withPort(ports.ended)(), 403, 'PORT_NOT_LEASED'],
   ['a port already carrying a session', () => withPort(ports.inSession)(), 409, 'PORT_IN_SESSION'],
-  ['a port outside the range', withPort(8080), 400, 'PORT_OUT_OF_RANGE'],
-  ['a port just below the range', withPort(19_999), 400, 'PORT_OUT_OF_RANGE'],
+  ['a port outside the range', withPort(8080), 403, 'PORT_NOT_LEASED'],
+  ['a lease id that is not one', () => ({ ...withPort(ports.live)(), leaseId: 'nope' }), 403, 'PORT_NOT_LEASED'],
   ['port as a string', () => withPort(String(ports.live))(), 400, 'VALIDATION_FAILED'],
   ['a negative port', withPort(-20_000), 400, 'VALIDATION_FAILED'],
   ['a fractional port', withPort(20_000.5), 400, 'VALIDATION_FAILED'],
@@ -165,6 +165,7 @@ describe('bad input is refused with a code and changes nothing', () => {
   it.each([
     ['private=maybe', 'private'], ['private=TRUE', 'private'], ['private=1', 'private'], ['private=', 'private'], ['private', 'private'],
     ['private=true&private=true', 'private'], ['private=true&tunnelHost=elsewhere', 'tunnelHost'], ['private[$ne]=false', 'private[$ne]'],
+    ['avoidBox=%23', 'avoidBox'], ['avoidBox=box.*', 'avoidBox'], ['avoidBox=Box-1', 'avoidBox'], ['avoidBox=', 'avoidBox'],
   ])('leasing with ?%s', async (query, field) => {
     const body = await expectRefusedWithoutEffect(() => app.inject({ url: `/api/v1/pairing/port?${query}`, headers: auth.mallory }), 400, 'VALIDATION_FAILED');
     expect(body.field).toBe(field);

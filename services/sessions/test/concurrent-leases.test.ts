@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { bearerFor, buildSessionsApp, sessionsOptions, type SessionsApp } from './sessions-app.js';
+import { bearerFor, buildSessionsApp, defaultBox, sessionsOptions, type SessionsApp } from './sessions-app.js';
 
 /**
  * Two replicas on one database lease 500 ports for 20 concurrent clients out of a range of 1,000: the
@@ -12,8 +12,8 @@ let replicas: SessionsApp[];
 
 beforeAll(async () => {
   const options = await sessionsOptions();
-  options.boxes = [{ ...options.boxes[0]!, ports: { first: 20000, last: 20999 } }];
-  replicas = [await buildSessionsApp(options), await buildSessionsApp({ ...options, queue: `${options.queue}-2` })];
+  const boxes = [{ ...await defaultBox(), portRange: { from: 20000, to: 20999 } }];
+  replicas = [await buildSessionsApp(options, { boxes }), await buildSessionsApp({ ...options, queue: `${options.queue}-2` }, { boxes })];
 });
 afterAll(async () => {
   await Promise.all(replicas?.map((app) => app.close()) ?? []);
@@ -39,7 +39,7 @@ describe('concurrent leasing on two replicas', () => {
     const db = replicas[0]!.db;
     const claims = await db.collection('port_claims').find().toArray();
     expect(claims).toHaveLength(leases);
-    expect(new Set(claims.map((c) => String(c._id)))).toEqual(new Set([...ports].map((port) => `127.0.0.1:${port}`)));
+    expect(new Set(claims.map((c) => String(c._id)))).toEqual(new Set([...ports].map((port) => `box-1:${port}`)));
     expect(new Set(claims.map((c) => c.leaseId))).toEqual(new Set(answers.map((a) => a.leaseId)));
     expect(await db.collection('leases').countDocuments()).toBe(leases);
     expect(await db.collection('lease_slots').countDocuments()).toBe(leases);

@@ -34,7 +34,7 @@ describe('expiry with two sweepers', () => {
     await settle();
     const released = spy.ofType('PortReleased').filter((e) => e.data.leaseId === leaseId);
     expect(distinctIds(released)).toBe(1);
-    expect(released[0]!.data).toEqual({ leaseId, userId: 'u-ivy', username: 'ivy', tunnelHost: '127.0.0.1', port });
+    expect(released[0]!.data).toEqual({ leaseId, userId: 'u-ivy', username: 'ivy', boxId: 'box-1', tunnelHost: '127.0.0.1', port });
     expect(await one.db.collection('port_claims').countDocuments()).toBe(0);
     expect(await one.db.collection('lease_slots').countDocuments()).toBe(0);
     const late = await two.inject({ method: 'POST', url: '/api/v1/pairing/sessions', headers: auth.host, payload: { port, guests: ['jack'] } });
@@ -58,7 +58,7 @@ describe('expiry with two sweepers', () => {
     await settle();
     const ended = spy.ofType('SessionEnded');
     expect(distinctIds(ended)).toBe(1);
-    expect(ended[0]!.data).toEqual({ sessionId: id, reason: 'expired' });
+    expect(ended[0]!.data).toEqual({ sessionId: id, boxId: 'box-1', reason: 'expired' });
     expect(distinctIds(spy.ofType('PortReleased').filter((e) => e.data.leaseId === leaseId))).toBe(1);
     expect((await one.inject({ url: '/api/v1/pairing/sessions', headers: auth.guest })).json()).toEqual([]);
     expect(await one.db.collection('port_claims').countDocuments()).toBe(0);

@@ -24,7 +24,7 @@ describe('lease snapshot', () => {
   it('refuses callers without the service credential', async () => {
     const user = await bearerFor({ userId: 'u-x', username: 'x' });
     for (const authorization of ['', user.authorization, 'Service not-the-right-credential']) {
-      expect((await snapshot('tunnelHost=127.0.0.1', authorization)).json()).toMatchObject({ statusCode: 401, code: 'SERVICE_CREDENTIAL_REQUIRED' });
+      expect((await snapshot('boxId=box-1', authorization)).json()).toMatchObject({ statusCode: 401, code: 'SERVICE_CREDENTIAL_REQUIRED' });
     }
   });
 
@@ -35,14 +35,14 @@ describe('lease snapshot', () => {
       expect(response.statusCode).toBe(200);
       leases.push(response.json());
     }
-    const response = await snapshot('tunnelHost=127.0.0.1');
+    const response = await snapshot('boxId=box-1');
     expect(response.headers['content-type']).toBe('application/x-ndjson');
     const { items: all, end } = ndjsonLines(response.body);
     expect(end).toEqual({ end: true, count: 3 });
     expect(all.map((l) => l.leaseId).sort()).toEqual(leases.map((l) => l.leaseId).sort());
-    expect(all[0]).toMatchObject({ userId: expect.stringMatching(/^u-/), tunnelHost: '127.0.0.1', port: expect.any(Number), private: false });
-    expect(ndjsonLines((await snapshot('tunnelHost=other-box')).body)).toEqual({ items: [], end: { end: true, count: 0 } });
-    expect((await snapshot('after=zzz&tunnelHost=127.0.0.1')).json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+    expect(all[0]).toMatchObject({ userId: expect.stringMatching(/^u-/), boxId: 'box-1', tunnelHost: '127.0.0.1', port: expect.any(Number), private: false });
+    expect(ndjsonLines((await snapshot('boxId=other-box')).body)).toEqual({ items: [], end: { end: true, count: 0 } });
+    expect((await snapshot('after=zzz&boxId=box-1')).json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
     expect((await snapshot('')).json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
   });
 });
@@ -61,10 +61,10 @@ describe('session snapshot', () => {
   it('refuses callers without the service credential, and a query it does not know', async () => {
     const user = await bearerFor({ userId: 'u-x', username: 'x' });
     for (const authorization of ['', user.authorization, 'Service not-the-right-credential']) {
-      expect((await sessionSnapshot('tunnelHost=127.0.0.1', authorization)).json()).toMatchObject({ statusCode: 401, code: 'SERVICE_CREDENTIAL_REQUIRED' });
+      expect((await sessionSnapshot('boxId=box-1', authorization)).json()).toMatchObject({ statusCode: 401, code: 'SERVICE_CREDENTIAL_REQUIRED' });
     }
-    expect((await sessionSnapshot('tunnelHost=127.0.0.1&private=true')).json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', field: 'private' });
-    expect((await sessionSnapshot('')).json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', field: 'tunnelHost' });
+    expect((await sessionSnapshot('boxId=box-1&private=true')).json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', field: 'private' });
+    expect((await sessionSnapshot('')).json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', field: 'boxId' });
   });
 
   it('streams each live session of the box with its host and guests, and none that is over', async () => {
@@ -80,7 +80,7 @@ describe('session snapshot', () => {
     const lapsed = await declareAs('tess', ['cy']);
     await app.db.collection('sessions').updateOne({ port: lapsed.port }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
 
-    const response = await sessionSnapshot('tunnelHost=127.0.0.1');
+    const response = await sessionSnapshot('boxId=box-1');
     expect(response.headers['content-type']).toBe('application/x-ndjson');
     const { items, end } = ndjsonLines(response.body);
     expect(end).toEqual({ end: true, count: 2 });
@@ -88,9 +88,9 @@ describe('session snapshot', () => {
       { sessionId: open.id, hostUserId: 'u-olive', port: open.port, guestUserIds: ['u-ann', 'u-ben'] },
       { sessionId: hidden.id, hostUserId: 'u-pam', port: hidden.port, guestUserIds: ['u-cy'] },
     ].sort((a, b) => a.port - b.port));
-    expect(ndjsonLines((await sessionSnapshot('tunnelHost=other-box')).body)).toEqual({ items: [], end: { end: true, count: 0 } });
+    expect(ndjsonLines((await sessionSnapshot('boxId=other-box')).body)).toEqual({ items: [], end: { end: true, count: 0 } });
 
-    const leases = ndjsonLines((await snapshot('tunnelHost=127.0.0.1')).body).items;
+    const leases = ndjsonLines((await snapshot('boxId=box-1')).body).items;
     expect(leases.find((l) => l.port === hidden.port)).toMatchObject({ userId: 'u-pam', private: true });
     expect(leases.find((l) => l.port === open.port)).toMatchObject({ userId: 'u-olive', private: false });
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EventSpy, testAmqpUrl } from '@tmuxme/testing';
-import { Accounts, bearerFor, buildSessionsApp, sessionsOptions, tunnelBoxKey, type SessionsApp } from './sessions-app.js';
+import { Accounts, bearerFor, buildSessionsApp, defaultBox, sessionsOptions, tunnelBoxKey, type SessionsApp } from './sessions-app.js';
 
 /** Leasing ports: what a lease says, the per-user cap, and a range that runs out. */
 let app: SessionsApp;
@@ -12,11 +12,11 @@ beforeAll(async () => {
   const options = await sessionsOptions();
   app = await buildSessionsApp(options);
   accounts = await Accounts.connect(options);
-  // Three ports only, to run the range out.
-  small = await buildSessionsApp(await sessionsOptions({
-    boxes: [{ ...options.boxes[0]!, tunnelHost: 'tunnel.example.org', ports: { first: 21000, last: 21002 } }],
-  }));
-  spy = await EventSpy.start(testAmqpUrl(), options.exchange!, 'port.*');
+  // Three ports only, to run the range out (on exchanges of its own: the other app must not hear of this box).
+  small = await buildSessionsApp(await sessionsOptions(), {
+    boxes: [{ ...await defaultBox(), boxId: 'small', tunnelHost: 'tunnel.example.org', portRange: { from: 21000, to: 21002 } }],
+  });
+  spy = await EventSpy.start(testAmqpUrl(), options.exchange!, 'port.#');
 });
 afterAll(async () => {
   await Promise.all([app?.close(), small?.close(), spy?.stop(), accounts?.close()]);
@@ -34,7 +34,7 @@ describe('GET /api/v1/pairing/port', () => {
     const body = response.json();
     const [type, blob] = (await tunnelBoxKey()).publicKey.split(' ');
     expect(body).toEqual({
-      port: expect.any(Number), tunnelHost: '127.0.0.1', tunnelPort: 2222, tunnelHostKey: `${type} ${blob}`,
+      port: expect.any(Number), boxId: 'box-1', tunnelHost: '127.0.0.1', tunnelPort: 2222, tunnelHostKey: `${type} ${blob}`,
       leaseId: expect.stringMatching(/^[0-9a-f]{24}$/), expiresAt: expect.any(String), private: false, tunnelUser: 'tunnel',
     });
     expect(body.port).toBeGreaterThanOrEqual(20000);
@@ -44,8 +44,8 @@ describe('GET /api/v1/pairing/port', () => {
 
     const [event] = await spy.waitFor('PortLeased');
     expect(event).toMatchObject({
-      producer: 'sessions', routingKey: 'port.leased', requestId: 'req-lease',
-      data: { leaseId: body.leaseId, userId: 'u-alice', username: 'alice', tunnelHost: '127.0.0.1', port: body.port, expiresAt: body.expiresAt, private: false },
+      producer: 'sessions', routingKey: 'port.leased.box-1', requestId: 'req-lease',
+      data: { leaseId: body.leaseId, userId: 'u-alice', username: 'alice', boxId: 'box-1', tunnelHost: '127.0.0.1', port: body.port, expiresAt: body.expiresAt, private: false },
     });
     expect(await app.db.collection('leases').findOne({ port: body.port })).toMatchObject({ private: false, tunnelHostKey: `${type} ${blob}` });
   });

@@ -1,13 +1,15 @@
 import { createSigner, generateSigningKeys, type Principal } from '@tmuxme/auth';
 import { Bus } from '@tmuxme/bus';
 import { createEnvelope, UserDeleted, UserRegistered } from '@tmuxme/events';
-import { buildApp, eventually, generateSshKey, testAmqpUrl, testExchanges, testMongoUrl, uniqueName, type GeneratedKey } from '@tmuxme/testing';
+import {
+  announceTunnelBox, buildApp, eventually, generateSshKey, testAmqpUrl, testExchanges, testMongoUrl, uniqueName, type GeneratedKey, type TunnelBoxAnnouncement,
+} from '@tmuxme/testing';
 import sessionsApp, { type SessionsOptions } from '../src/app.js';
 
 export const signingKeys = generateSigningKeys();
 
 let boxKey: Promise<GeneratedKey> | undefined;
-/** The tunnel box's host key: a real one, as the service refuses to start without. */
+/** The tunnel box's host key: a real one, as the service ignores a box without. */
 export const tunnelBoxKey = () => (boxKey ??= generateSshKey('ed25519', undefined, 'root@tunnel-box'));
 
 export async function sessionsOptions(overrides: Partial<SessionsOptions> = {}): Promise<SessionsOptions> {
@@ -17,15 +19,35 @@ export async function sessionsOptions(overrides: Partial<SessionsOptions> = {}):
     ...testExchanges(),
     queue: uniqueName('sessions'),
     jwtPublicKey: signingKeys.publicKey,
-    boxes: [{ tunnelHost: '127.0.0.1', tunnelPort: 2222, hostKey: (await tunnelBoxKey()).publicKey, ports: { first: 20000, last: 29999 } }],
+    // One heartbeat keeps a box in rotation for the whole test file, unless a test says otherwise.
+    boxSilenceMs: 10 * 60_000,
     outboxIntervalMs: 200,
     ...overrides,
   };
 }
 
-export const buildSessionsApp = (options: SessionsOptions) => buildApp(sessionsApp, options);
+/** The box tests lease on unless they announce others. */
+export async function defaultBox(): Promise<TunnelBoxAnnouncement> {
+  return { boxId: 'box-1', tunnelHost: '127.0.0.1', tunnelPort: 2222, hostKey: (await tunnelBoxKey()).publicKey, portRange: { from: 20000, to: 29999 } };
+}
 
-export type SessionsApp = Awaited<ReturnType<typeof buildSessionsApp>>;
+/** Builds the app, and announces the default box to it unless told `boxes: []` (or other boxes). */
+export async function buildSessionsApp(options: SessionsOptions, { boxes }: { boxes?: TunnelBoxAnnouncement[] } = {}) {
+  const app = await buildApp(sessionsApp, options);
+  for (const box of boxes ?? [await defaultBox()]) await announceBox(app, options, box);
+  return app;
+}
+
+export type SessionsApp = Awaited<ReturnType<typeof buildApp>>;
+
+/** Sends the box's heartbeat as its tunnel-sync would, and waits until the app has recorded it. */
+export async function announceBox(app: SessionsApp, options: Pick<SessionsOptions, 'exchange'>, box: TunnelBoxAnnouncement) {
+  const at = await announceTunnelBox(testAmqpUrl(), options.exchange!, box);
+  await eventually(async () => {
+    const recorded = await app.db.collection<{ _id: string; at: Date }>('boxes').findOne({ _id: box.boxId });
+    return recorded !== null && recorded.at.getTime() >= Date.parse(at);
+  });
+}
 
 /** What accounts would hand the user after login. */
 export async function bearerFor(principal: Principal): Promise<{ authorization: string }> {

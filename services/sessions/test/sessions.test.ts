@@ -46,7 +46,7 @@ describe('a session from declaration to its end', () => {
       + `-o ProxyCommand="ssh -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o KnownHostsCommand='/bin/echo %%H ${boxType} ${boxBlob}' `
       + `-p 2222 -W %h:%p join@127.0.0.1" -p ${lease.port} tmuxme@127.0.0.1`;
     expect(session).toEqual({
-      id: expect.stringMatching(/^[0-9a-f]{24}$/), role: 'host', host: { username: 'hana' }, port: lease.port, tunnelHost: '127.0.0.1', tunnelPort: 2222,
+      id: expect.stringMatching(/^[0-9a-f]{24}$/), role: 'host', host: { username: 'hana' }, port: lease.port, boxId: 'box-1', tunnelHost: '127.0.0.1', tunnelPort: 2222,
       private: false, guests: [{ username: 'alice', access: 'rw' }, { username: 'bob', access: 'ro' }],
       joinCommand, jumpJoinCommand, tunnelHostKey: `${boxType} ${boxBlob}`, hostKey: `${type} ${blob}`, hostKeyFingerprint: hostKey.fingerprint,
       pinnedJoinCommand, pinnedJumpJoinCommand, createdAt: expect.any(String), expiresAt: expect.any(String),
@@ -54,11 +54,11 @@ describe('a session from declaration to its end', () => {
     expect(Date.parse(session.expiresAt) - Date.now()).toBeGreaterThan(85_000);
 
     const [declared] = await spy.waitFor('SessionDeclared');
-    expect(declared).toMatchObject({ producer: 'sessions', routingKey: 'session.declared', requestId: 'req-declare' });
+    expect(declared).toMatchObject({ producer: 'sessions', routingKey: 'session.declared.box-1', requestId: 'req-declare' });
     expect(declared!.data).toEqual({
       sessionId: session.id, host: { userId: 'u-hana', username: 'hana' },
       guests: [{ userId: 'u-alice', username: 'alice', access: 'rw' }, { userId: 'u-bob', username: 'bob', access: 'ro' }],
-      tunnelHost: '127.0.0.1', tunnelPort: 2222, port: lease.port, private: false,
+      boxId: 'box-1', tunnelHost: '127.0.0.1', tunnelPort: 2222, port: lease.port, private: false,
       joinCommand, jumpJoinCommand, hostKeyFingerprint: hostKey.fingerprint, pinnedJoinCommand, pinnedJumpJoinCommand,
     });
   });
@@ -94,9 +94,9 @@ describe('a session from declaration to its end', () => {
     const ended = await app.inject({ method: 'DELETE', url: `/api/v1/pairing/sessions/${session.id}`, headers: { ...as('hana'), 'x-request-id': 'req-end' } });
     expect(ended.statusCode).toBe(204);
     const [end] = await spy.waitFor('SessionEnded');
-    expect(end).toMatchObject({ routingKey: 'session.ended', requestId: 'req-end', data: { sessionId: session.id, reason: 'ended' } });
+    expect(end).toMatchObject({ routingKey: 'session.ended.box-1', requestId: 'req-end', data: { sessionId: session.id, boxId: 'box-1', reason: 'ended' } });
     const [released] = await spy.waitFor('PortReleased');
-    expect(released).toMatchObject({ requestId: 'req-end', data: { leaseId, userId: 'u-hana', username: 'hana', tunnelHost: '127.0.0.1', port: session.port } });
+    expect(released).toMatchObject({ requestId: 'req-end', data: { leaseId, userId: 'u-hana', username: 'hana', boxId: 'box-1', tunnelHost: '127.0.0.1', port: session.port } });
     expect(await app.db.collection('port_claims').countDocuments({ leaseId })).toBe(0);
     expect(await app.db.collection('lease_slots').countDocuments({ leaseId })).toBe(0);
 

@@ -55,7 +55,7 @@ export interface SessionEndpoint extends JumpEndpoint {
   /** The host's declared key (`type base64`), if any. */
   hostKey?: string | null;
   /** The box's key (`type base64`); without it the jump path cannot be pinned. */
-  tunnelHostKey?: string;
+  tunnelHostKey?: string | null;
 }
 
 export interface JoinCommands {

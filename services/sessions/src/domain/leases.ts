@@ -2,13 +2,13 @@ import { randomInt } from 'node:crypto';
 import mongoose from 'mongoose';
 import type { Principal } from '@tmuxme/auth';
 import type { Outbox } from '@tmuxme/bus';
-import { forbidden, HttpError } from '@tmuxme/service-kit';
+import { forbidden, HttpError, notFound } from '@tmuxme/service-kit';
 import type { LeaseDocument } from '../model/lease.js';
 import type { ClaimDocument } from '../model/claim.js';
 import { portLeased, portReleased, type LeaseRef } from '../events/session-events.js';
 import { claim } from './claims.js';
 import { leaseEnding, type Endings } from './endings.js';
-import { randomPort, type TunnelBox, type TunnelBoxes } from './tunnel-boxes.js';
+import { randomPort, retryAfterSeconds, type TunnelBox, type TunnelBoxes } from './tunnel-boxes.js';
 import type { Users } from './users.js';
 
 export interface LeasesDeps {
@@ -29,9 +29,11 @@ export interface LeasesDeps {
 // picking among the ports seen free takes over.
 const randomProbes = 8;
 const listedProbes = 5;
-const noFreePortRetryAfterSeconds = 30;
 
-const portKey = (tunnelHost: string, port: number) => `${tunnelHost}:${port}`;
+const portKey = (boxId: string, port: number) => `${boxId}:${port}`;
+
+/** A lease's box; documents from before box ids name their box by its host name, which was its id then. */
+export const boxIdOf = (placed: { boxId?: string | null; tunnelHost: string }) => placed.boxId ?? placed.tunnelHost;
 
 /**
  * The box account a lease's host logs in as to open its forward. sshd binds the forward by the
@@ -45,8 +47,8 @@ interface Held {
   port?: string;
 }
 
-export const leaseRef = (lease: Pick<LeaseDocument, '_id' | 'userId' | 'username' | 'tunnelHost' | 'port'>): LeaseRef => ({
-  leaseId: lease._id.toString(), userId: lease.userId, username: lease.username, tunnelHost: lease.tunnelHost, port: lease.port,
+export const leaseRef = (lease: Pick<LeaseDocument, '_id' | 'userId' | 'username' | 'boxId' | 'tunnelHost' | 'port'>): LeaseRef => ({
+  leaseId: lease._id.toString(), userId: lease.userId, username: lease.username, boxId: boxIdOf(lease), tunnelHost: lease.tunnelHost, port: lease.port,
 });
 
 /**
@@ -58,7 +60,7 @@ export class Leases {
   constructor(private readonly deps: LeasesDeps) {}
 
   /** A private lease's port may only be bound to the box's loopback, so guests reach it through the jump user alone. */
-  async lease(owner: Principal, requestId: string, { private: isPrivate }: { private: boolean }) {
+  async lease(owner: Principal, requestId: string, { private: isPrivate, avoidBox }: { private: boolean; avoidBox?: string }) {
     const { leases, outbox, users, leaseTtlMs } = this.deps;
     await users.assertLive(owner);
     const _id = new mongoose.Types.ObjectId();
@@ -66,15 +68,15 @@ export class Leases {
     const held: Held = {};
     try {
       held.slot = await this.claimSlot(owner.userId, leaseId);
-      const { box, port } = await this.claimPort(leaseId);
-      held.port = portKey(box.tunnelHost, port);
+      const { box, port } = await this.claimPort(leaseId, avoidBox);
+      held.port = portKey(box.boxId, port);
       const lease = {
-        _id, userId: owner.userId, username: owner.username, slot: held.slot, tunnelHost: box.tunnelHost, tunnelPort: box.tunnelPort, port,
+        _id, userId: owner.userId, username: owner.username, slot: held.slot, boxId: box.boxId, tunnelHost: box.tunnelHost, tunnelPort: box.tunnelPort, port,
         private: isPrivate, tunnelHostKey: box.hostKeyLine, expiresAt: new Date(Date.now() + leaseTtlMs),
       };
       await outbox.write([portLeased(lease, requestId)], { model: leases, id: _id }, (eventIds) => leases.create({ ...lease, eventIds }));
       return {
-        port, tunnelHost: box.tunnelHost, tunnelPort: box.tunnelPort, tunnelHostKey: box.hostKeyLine, leaseId, expiresAt: lease.expiresAt.toISOString(),
+        port, boxId: box.boxId, tunnelHost: box.tunnelHost, tunnelPort: box.tunnelPort, tunnelHostKey: box.hostKeyLine, leaseId, expiresAt: lease.expiresAt.toISOString(),
         private: isPrivate, tunnelUser: tunnelUser(isPrivate),
       };
     } catch (error) {
@@ -95,11 +97,15 @@ export class Leases {
       `You hold ${maxLeasesPerUser} port leases already; end a session, or wait until an unused lease expires.`);
   }
 
-  private async claimPort(leaseId: string): Promise<{ box: TunnelBox; port: number }> {
+  /** On the least loaded box that has a free port: a box fills up only when the others are as full. */
+  private async claimPort(leaseId: string, avoidBox?: string): Promise<{ box: TunnelBox; port: number }> {
     const { portClaims, boxes } = this.deps;
-    const tryPort = async (box: TunnelBox, port: number) =>
-      claim(portClaims, { _id: portKey(box.tunnelHost, port), scope: box.tunnelHost, leaseId });
-    for (const box of boxes.inRandomOrder()) {
+    const tryPort = async (box: TunnelBox, port: number) => {
+      const claimed = await claim(portClaims, { _id: portKey(box.boxId, port), scope: box.boxId, leaseId });
+      if (claimed) boxes.placed(box);
+      return claimed;
+    };
+    for (const box of await boxes.forLease(avoidBox)) {
       for (let i = 0; i < randomProbes; i += 1) {
         const port = randomPort(box);
         if (await tryPort(box, port)) return { box, port };
@@ -111,27 +117,48 @@ export class Leases {
         if (await tryPort(box, port)) return { box, port };
       }
     }
-    throw new HttpError(503, 'NO_FREE_PORT', 'Every tunnel port is in use right now; try again in a little while.', { retryAfter: noFreePortRetryAfterSeconds });
+    throw new HttpError(503, 'NO_FREE_PORT', 'Every tunnel port is in use right now; try again in a little while.', { retryAfter: retryAfterSeconds });
   }
 
   private async freePorts(box: TunnelBox): Promise<number[]> {
-    const taken = new Set((await this.deps.portClaims.find({ scope: box.tunnelHost }, { _id: 1 }).lean()).map((c) => c._id));
+    const taken = new Set((await this.deps.portClaims.find({ scope: box.boxId }, { _id: 1 }).lean()).map((c) => c._id));
     const free: number[] = [];
     for (let port = box.ports.first; port <= box.ports.last; port += 1) {
-      if (!taken.has(portKey(box.tunnelHost, port))) free.push(port);
+      if (!taken.has(portKey(box.boxId, port))) free.push(port);
     }
     return free;
   }
 
-  /** The caller's live lease on this port, found through the port's claim, for declaring a session on it. */
-  async heldBy(userId: string, port: number): Promise<LeaseDocument> {
-    const { portClaims, leases, endings, boxes } = this.deps;
-    for (const box of boxes.covering(port)) {
-      const portClaim = await portClaims.findById(portKey(box.tunnelHost, port)).lean();
-      const lease = portClaim && await leases.findById(portClaim.leaseId).lean();
-      if (lease?.userId === userId && !lease.deletedAt && !await endings.isEnded(leaseEnding(lease._id))) return lease;
+  /**
+   * The caller's live lease on this port, for declaring a session on it: the one named, or else the one
+   * found through the caller's slots (a port number alone may be leased on several boxes).
+   */
+  async heldBy(userId: string, port: number, leaseId?: string): Promise<LeaseDocument> {
+    const { slots, maxLeasesPerUser } = this.deps;
+    let candidates = leaseId === undefined ? [] : [leaseId];
+    if (leaseId === undefined) {
+      const held = await Promise.all(Array.from({ length: maxLeasesPerUser }, (_, n) => slots.findById(`${userId}:${n}`, { leaseId: 1 }).lean()));
+      candidates = held.flatMap((slot) => (slot ? [slot.leaseId] : []));
+    }
+    for (const candidate of candidates) {
+      const lease = await this.liveOf(userId, candidate);
+      if (lease?.port === port) return lease;
     }
     throw forbidden('PORT_NOT_LEASED', `Port ${port} is not leased to you; ask for a port first (GET /api/v1/pairing/port).`);
+  }
+
+  /** The caller's live lease by id, for moving a session onto it. */
+  async liveLeaseOf(userId: string, leaseId: string): Promise<LeaseDocument> {
+    const lease = await this.liveOf(userId, leaseId);
+    if (!lease) throw notFound('LEASE_NOT_FOUND', 'You hold no live lease with that id; ask for a port first (GET /api/v1/pairing/port).');
+    return lease;
+  }
+
+  private async liveOf(userId: string, leaseId: string): Promise<LeaseDocument | undefined> {
+    if (!mongoose.isValidObjectId(leaseId)) return undefined;
+    const lease = await this.deps.leases.findById(leaseId).lean();
+    const live = lease?.userId === userId && !lease.deletedAt && !await this.deps.endings.isEnded(leaseEnding(lease._id));
+    return live ? lease : undefined;
   }
 
   /** Ends the lease once (PortReleased), then frees its port and slot for reuse. */
@@ -142,10 +169,10 @@ export class Leases {
 
   /** Idempotent, so the sweeper can finish what a crashed replica left half done. */
   async cleanUp(leaseId: string) {
-    const lease = await this.deps.leases.findById(leaseId, { slot: 1, tunnelHost: 1, port: 1 }).lean();
+    const lease = await this.deps.leases.findById(leaseId, { slot: 1, boxId: 1, tunnelHost: 1, port: 1 }).lean();
     // A lease document is purged only after it was marked gone, which comes after its claims went.
     if (!lease) return;
-    await this.dropClaims(leaseId, { slot: lease.slot, port: portKey(lease.tunnelHost, lease.port) });
+    await this.dropClaims(leaseId, { slot: lease.slot, port: portKey(boxIdOf(lease), lease.port) });
     await this.deps.leases.updateOne({ _id: leaseId, deletedAt: null }, { $set: { deletedAt: new Date() } });
   }
 

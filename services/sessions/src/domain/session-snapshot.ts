@@ -1,6 +1,7 @@
 import type mongoose from 'mongoose';
 import { notGoneNorExpired, type SessionDocument } from '../model/session.js';
 import type { Endings } from './endings.js';
+import { onBox } from './lease-snapshot.js';
 
 // Endings are looked up a batch at a time rather than once per session.
 const batchSize = 500;
@@ -17,8 +18,8 @@ async function* notEnded(batch: Standing[], endings: Endings) {
  * The live sessions on one box, who hosts them and who may join, for a tunnel box rebuilding its jump
  * user's keys after a start. Live as the API counts it: not marked gone, not ended, heartbeat recent.
  */
-export async function* sessionSnapshot(sessions: mongoose.Model<SessionDocument>, endings: Endings, tunnelHost: string) {
-  const standing = sessions.find({ tunnelHost, ...notGoneNorExpired() }, { host: 1, guests: 1, port: 1 })
+export async function* sessionSnapshot(sessions: mongoose.Model<SessionDocument>, endings: Endings, boxId: string) {
+  const standing = sessions.find({ ...onBox(boxId), ...notGoneNorExpired() }, { host: 1, guests: 1, port: 1 })
     .lean<Standing[]>().cursor({ batchSize: 5000 });
   let batch: Standing[] = [];
   for await (const session of standing) {

@@ -3,14 +3,14 @@ import type { Principal } from '@tmuxme/auth';
 import type { Outbox } from '@tmuxme/bus';
 import { badRequest, conflict, forbidden, notFound } from '@tmuxme/service-kit';
 import { notGoneNorExpired, type SessionDocument } from '../model/session.js';
-import { sessionDeclared, sessionEnded, type EndReason } from '../events/session-events.js';
+import { sessionDeclared, sessionEnded, sessionMoved, type EndReason } from '../events/session-events.js';
 import { sessionEnding, type Endings } from './endings.js';
 import { foldGuests, type GuestInput } from './guests.js';
 import { parseHostKey } from './host-key.js';
 import { joinCommands } from './join-commands.js';
-import { leaseRef, type Leases } from './leases.js';
-import type { TunnelBoxes } from './tunnel-boxes.js';
+import { boxIdOf, leaseRef, type Leases } from './leases.js';
 import type { Users } from './users.js';
+import type { LeaseDocument } from '../model/lease.js';
 import { isDuplicateKey } from './claims.js';
 
 export interface SessionsDeps {
@@ -18,8 +18,7 @@ export interface SessionsDeps {
   leases: Leases;
   endings: Endings;
   users: Users;
-  boxes: TunnelBoxes;
-  /** Stages SessionDeclared with the session document's insert. */
+  /** Stages SessionDeclared with the session document's insert, SessionMoved with its update. */
   outbox: Outbox;
   /** A session ends this long after its last heartbeat. */
   sessionTtlMs: number;
@@ -31,10 +30,18 @@ export interface DeclareInput {
   hostKey?: string;
   /** Must be what the lease was: a session cannot move its port between the box's two tunnel users. */
   private?: boolean;
+  /** The lease to declare on; without it, the caller's lease on `port` (if the port is leased on two boxes, either). */
+  leaseId?: string;
 }
 
 // What a session says, whatever the outbox has recorded about it.
 type Session = Omit<SessionDocument, 'eventIds' | 'deletedAt'>;
+
+/** Where a session on this lease is: its box, that box's address and key, and the port. */
+const placementOn = (lease: LeaseDocument) => ({
+  leaseId: lease._id.toString(), boxId: boxIdOf(lease), tunnelHost: lease.tunnelHost, tunnelPort: lease.tunnelPort, port: lease.port,
+  tunnelHostKey: lease.tunnelHostKey ?? null,
+});
 
 const notFoundError = () => notFound('SESSION_NOT_FOUND', 'You have no live session with that id.');
 
@@ -53,25 +60,20 @@ export class Sessions {
   constructor(private readonly deps: SessionsDeps) {}
 
   async declare(host: Principal, input: DeclareInput, requestId: string) {
-    const { boxes, users, sessions, outbox, sessionTtlMs } = this.deps;
-    if (boxes.covering(input.port).length === 0) {
-      throw badRequest('PORT_OUT_OF_RANGE', `Port ${input.port} is not a tunnel port (those are ${boxes.describeRanges()}); ask for a port first.`, { field: 'port' });
-    }
+    const { users, sessions, outbox, sessionTtlMs } = this.deps;
     const guests = foldGuests(input.guests, host.username);
     const hostKey = input.hostKey === undefined ? undefined : parseHostKey(input.hostKey);
     await users.assertLive(host);
     const guestIds = await this.guestIds(guests.map((guest) => guest.username));
-    const lease = await this.declarableLease(host, input.port);
+    const lease = await this.declarableLease(host, input.port, input.leaseId);
     const isPrivate = lease.private === true;
     if ((input.private ?? false) !== isPrivate) throw privateMismatch(input.port, isPrivate);
 
     const _id = new mongoose.Types.ObjectId();
     const session = {
-      _id, leaseId: lease._id.toString(), host: { userId: host.userId, username: host.username },
+      _id, host: { userId: host.userId, username: host.username },
       guests: guests.map((guest) => ({ ...guest, userId: guestIds.get(guest.username)! })),
-      tunnelHost: lease.tunnelHost, tunnelPort: lease.tunnelPort, port: lease.port, private: isPrivate,
-      // A lease is only declarable on a configured box, so one of the two is there.
-      tunnelHostKey: lease.tunnelHostKey ?? boxes.keyOf(lease.tunnelHost)!,
+      ...placementOn(lease), private: isPrivate,
       hostKey: hostKey?.line ?? null, hostKeyFingerprint: hostKey?.fingerprint ?? null,
       expiresAt: new Date(Date.now() + sessionTtlMs), createdAt: new Date(),
     };
@@ -95,14 +97,44 @@ export class Sessions {
     return ids;
   }
 
-  private async declarableLease(host: Principal, port: number) {
-    const lease = await this.deps.leases.heldBy(host.userId, port);
+  private async declarableLease(host: Principal, port: number, leaseId?: string) {
+    const lease = await this.deps.leases.heldBy(host.userId, port, leaseId);
     // A lease carrying a session no longer expires by itself. (Otherwise the insert's unique index tells.)
     if (lease.expiresAt.getTime() <= Date.now()) {
       if (await this.deps.sessions.exists({ leaseId: lease._id.toString() })) throw this.portInSession(port);
       throw forbidden('LEASE_EXPIRED', `Your lease on port ${port} has expired; ask for a new port.`);
     }
     return lease;
+  }
+
+  /**
+   * The host lost the session's box and holds a tunnel on another box's lease: the session moves there,
+   * keeping its id and guests (SessionMoved mails them the new command), and its old lease is released.
+   * Moving onto the lease the session is on already changes nothing, so a retried request is harmless.
+   */
+  async move(host: Principal, sessionId: string, leaseId: string, requestId: string) {
+    const { sessions, outbox, leases } = this.deps;
+    const session = await this.hostedBy(host, sessionId);
+    if (session.leaseId === leaseId) return this.view(session, host.userId);
+    const lease = await leases.liveLeaseOf(host.userId, leaseId);
+    const isPrivate = session.private === true;
+    if ((lease.private === true) !== isPrivate) throw privateMismatch(lease.port, lease.private === true);
+    if (await sessions.exists({ leaseId })) {
+      throw conflict('LEASE_IN_SESSION', 'That lease carries a session already; ask for another port to move this session onto.');
+    }
+    const placement = placementOn(lease);
+    const moved = { ...session, ...placement, private: isPrivate };
+    const from = { boxId: boxIdOf(session), tunnelHost: session.tunnelHost, port: session.port };
+    // Only from the lease it was on: of two moves racing, one wins. FerretDB checks the filter and writes in
+    // two steps, so the read after it tells whether this move is the one that stuck.
+    const { matchedCount } = await outbox.write([sessionMoved(moved, from, requestId)], { model: sessions, id: session._id },
+      (eventIds) => sessions.updateOne({ _id: session._id, leaseId: session.leaseId, deletedAt: null }, { $set: placement, $push: { eventIds: { $each: eventIds } } }));
+    const now = await sessions.findById(session._id, { leaseId: 1 }).lean();
+    if (matchedCount === 0 || now?.leaseId !== leaseId) {
+      throw conflict('SESSION_MOVED', 'The session changed while it was being moved; read it again (GET /api/v1/pairing/sessions/:id) and try again.');
+    }
+    await leases.release({ ...from, leaseId: session.leaseId, userId: host.userId, username: host.username }, 'session moved', requestId);
+    return this.view(moved, host.userId);
   }
 
   private portInSession(port: number) {
@@ -152,8 +184,9 @@ export class Sessions {
    */
   async end(session: Session, reason: EndReason, requestId?: string) {
     const sessionId = session._id.toString();
-    await this.deps.endings.record(sessionEnding(sessionId), reason, [sessionEnded(sessionId, reason, requestId)]);
-    const lease = { leaseId: session.leaseId, userId: session.host.userId, username: session.host.username, tunnelHost: session.tunnelHost, port: session.port };
+    const boxId = boxIdOf(session);
+    await this.deps.endings.record(sessionEnding(sessionId), reason, [sessionEnded(sessionId, boxId, reason, requestId)]);
+    const lease = { leaseId: session.leaseId, userId: session.host.userId, username: session.host.username, boxId, tunnelHost: session.tunnelHost, port: session.port };
     await this.deps.leases.release(lease, `session ${reason}`, requestId);
     await this.deps.sessions.updateOne({ _id: session._id, deletedAt: null }, { $set: { deletedAt: new Date() } });
   }
@@ -167,6 +200,11 @@ export class Sessions {
     for (const lease of await this.deps.leases.live({ userId })) {
       await this.deps.leases.release(leaseRef(lease), 'account deleted', requestId);
     }
+  }
+
+  /** Whether the session is still on the lease it was read with, or has moved since. */
+  async stillOnLease(session: Pick<Session, '_id' | 'leaseId'>): Promise<boolean> {
+    return (await this.deps.sessions.findById(session._id, { leaseId: 1 }).lean())?.leaseId === session.leaseId;
   }
 
   /** Every session document not yet marked gone, ended or not: the sweeper's work list. */
@@ -194,13 +232,14 @@ export class Sessions {
   }
 
   private view(session: Session, viewerId: string) {
-    const tunnelHostKey = session.tunnelHostKey ?? this.deps.boxes.keyOf(session.tunnelHost);
+    const { tunnelHostKey } = session;
     const isPrivate = session.private === true;
     return {
       id: session._id.toString(),
       role: session.host.userId === viewerId ? 'host' as const : 'guest' as const,
       host: { username: session.host.username },
       port: session.port,
+      boxId: boxIdOf(session),
       tunnelHost: session.tunnelHost,
       tunnelPort: session.tunnelPort,
       private: isPrivate,

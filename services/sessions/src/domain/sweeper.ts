@@ -60,7 +60,9 @@ export class Sweeper {
     const standing = await sessions.standing();
     const ended = await endings.ended(standing.flatMap((s) => [sessionEnding(s._id), leaseEnding(s.leaseId)]));
     for (const session of standing) {
-      const over = session.expiresAt <= now || ended.has(sessionEnding(session._id)) || ended.has(leaseEnding(session.leaseId));
+      const over = session.expiresAt <= now || ended.has(sessionEnding(session._id))
+        // A session that moved meanwhile released the lease read here: its lease is the new one by now.
+        || (ended.has(leaseEnding(session.leaseId)) && await sessions.stillOnLease(session));
       if (over) await sessions.end(session, 'expired');
     }
     const old = await endings.recordedBefore('session', new Date(now.getTime() - endingRetentionMs));

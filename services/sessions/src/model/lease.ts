@@ -10,8 +10,10 @@ const leaseSchema = new mongoose.Schema({
   username: { type: String, required: true },
   /** The `_id` of the lease's slot claim, to free it again. */
   slot: { type: String, required: true },
+  /** The box the port is on; absent from documents from before box ids, whose box is named by tunnelHost. */
+  boxId: { type: String },
   tunnelHost: { type: String, required: true },
-  /** Kept with the lease, so a box taken out of the configuration still shows right in live sessions. */
+  /** Kept with the lease, so a box that stopped sending heartbeats still shows right in live sessions. */
   tunnelPort: { type: Number, required: true },
   port: { type: Number, required: true },
   /**
@@ -19,7 +21,7 @@ const leaseSchema = new mongoose.Schema({
    * from documents older than private leases, and lean reads apply no defaults, so no default is declared.
    */
   private: { type: Boolean },
-  /** The box's host key (`type base64`) when leased; absent from older documents, whose box's configured key stands in. */
+  /** The box's host key (`type base64`) when leased; absent from older documents. */
   tunnelHostKey: { type: String },
   /** When the lease ends unless a session is declared on it; after that the session's heartbeats decide. */
   expiresAt: { type: Date, required: true },

@@ -6,12 +6,14 @@ export interface SessionDocument extends OutboxFields {
   leaseId: string;
   host: { userId: string; username: string };
   guests: { userId: string; username: string; access: 'rw' | 'ro' }[];
+  /** Absent from documents written before box ids: their box is the one named tunnelHost. */
+  boxId?: string | null;
   tunnelHost: string;
   tunnelPort: number;
   port: number;
   /** Absent from documents written before private sessions: those are public. */
   private?: boolean | null;
-  /** Absent from documents written before it was kept: the box's configured key stands in. */
+  /** Absent from documents written before it was kept. */
   tunnelHostKey?: string | null;
   hostKey: string | null;
   hostKeyFingerprint: string | null;
@@ -27,17 +29,20 @@ const guestSchema = new mongoose.Schema({
 }, { _id: false });
 
 /**
- * A pairing session. Besides its creation only heartbeats write it (and all of them write the same
- * field), and its end is a separate insert (see ending.ts), so a lost update cannot lose an end.
+ * A pairing session. Besides its creation only heartbeats (all writing the same field) and its host's
+ * moves to another box write it, and its end is a separate insert (see ending.ts), so a lost update cannot
+ * lose an end. A move lost to a heartbeat racing it loses its event with it (see the outbox), and the host is told.
  */
 const sessionSchema = new mongoose.Schema<SessionDocument>({
-  /** One session per lease: the unique index settles two declarations racing for one port. */
+  /** One session per lease: the unique index settles two declarations racing for one port. A move changes it. */
   leaseId: { type: String, required: true, unique: true },
   host: {
     userId: { type: String, required: true, index: true },
     username: { type: String, required: true },
   },
   guests: { type: [guestSchema], required: true },
+  /** The box the session is on; a move changes it with tunnelHost, tunnelPort, port and tunnelHostKey. */
+  boxId: { type: String },
   tunnelHost: { type: String, required: true },
   tunnelPort: { type: Number, required: true },
   port: { type: Number, required: true },

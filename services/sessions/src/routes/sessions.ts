@@ -19,6 +19,8 @@ const Session = Type.Object({
   role: Type.Union([Type.Literal('host'), Type.Literal('guest')]),
   host: Type.Object({ username: Type.String() }),
   port: Type.Integer(),
+  /** The tunnel box the session is on; it changes when the host moves the session to another box. */
+  boxId: Type.String(),
   tunnelHost: Type.String(),
   tunnelPort: Type.Integer(),
   /** Its port answers on the box's loopback only: guests join through the box's SSH port (the jump commands). */
@@ -54,6 +56,8 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<{ sessions: Sessions }> =
         hostKey: Type.Optional(Type.String({ maxLength: 16_384 })),
         // Must match the lease (GET /api/v1/pairing/port?private=true); a mismatch is PRIVATE_MISMATCH.
         private: Type.Optional(Type.Boolean()),
+        /** The lease to declare on; needed only when the caller holds the same port on two boxes. */
+        leaseId: Type.Optional(Type.String({ maxLength: 64 })),
       }, { additionalProperties: false }),
       response: { 201: Session, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 409: ErrorResponse },
     },
@@ -70,6 +74,15 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox<{ sessions: Sessions }> =
   app.post('/api/v1/pairing/sessions/:id/heartbeat', {
     schema: { params, response: { 200: Type.Object({ expiresAt: Type.String() }), 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse } },
   }, async (request) => sessions.heartbeat(request.user, request.params.id));
+
+  // The host lost the session's box and opened its tunnel on a lease on another box.
+  app.post('/api/v1/pairing/sessions/:id/move', {
+    schema: {
+      params,
+      body: Type.Object({ leaseId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+      response: { 200: Session, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
+    },
+  }, async (request) => sessions.move(request.user, request.params.id, request.body.leaseId, request.id));
 
   app.delete('/api/v1/pairing/sessions/:id', {
     schema: { params, response: { 204: Type.Null(), 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse } },
