@@ -13,15 +13,24 @@ import { ApiError, TmuxmeApi } from './api-client.js';
 let server: Server;
 let url: string;
 let connections = 0;
+/** Each request's method, path and body, as the server read them. */
+const requests: { method?: string; url?: string; body: string }[] = [];
 
 beforeAll(async () => {
-  server = createServer((request, response) => {
+  server = createServer(async (request, response) => {
     const json = (status: number, body: unknown) => {
       response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
+    let body = '';
+    for await (const chunk of request) body += chunk;
+    requests.push({ method: request.method, url: request.url, body });
     if (request.url === '/api/v1/users/never-answered/keys.json') return;
     if (request.url === '/api/v1/auth/token') return json(200, { accessToken: 'jwt', expiresIn: 600 });
-    if (request.url === '/api/v1/pairing/port') return json(200, { port: 20001 });
+    if (request.url?.startsWith('/api/v1/pairing/port')) return json(200, { port: 20001 });
+    if (request.url === '/api/v1/pairing/sessions/s1/move') return json(200, { id: 's1', port: 20002, boxId: 'box-2' });
+    if (request.url === '/api/v1/pairing/sessions/s2/move') {
+      return json(409, { statusCode: 409, error: 'Conflict', code: 'SESSION_MOVED', message: 'The session changed while it was being moved; read it again.' });
+    }
     if (request.url?.startsWith('/api/v1/users/')) return json(200, []);
     json(404, { code: 'NOT_FOUND', message: 'No such thing.' });
   });
@@ -76,4 +85,21 @@ describe('the API client\'s connections', () => {
     });
     expect(code).toBe(0);
   }, 20_000);
+});
+
+describe('the API client\'s requests for moving a session', () => {
+  it('asks for a lease away from a box, and moves a session onto a lease, refusals keeping their codes', async () => {
+    const api = new TmuxmeApi({ server: url, apiToken: 'tmx_test' });
+    const sent = requests.length;
+    await api.leasePort();
+    await api.leasePort({ private: true, avoidBox: 'box-1' });
+    expect(await api.moveSession('s1', 'l2')).toEqual({ id: 's1', port: 20002, boxId: 'box-2' });
+    await expect(api.moveSession('s2', 'l3')).rejects.toMatchObject({ status: 409, code: 'SESSION_MOVED' });
+    expect(requests.slice(sent).filter((request) => request.url !== '/api/v1/auth/token')).toEqual([
+      { method: 'GET', url: '/api/v1/pairing/port', body: '' },
+      { method: 'GET', url: '/api/v1/pairing/port?private=true&avoidBox=box-1', body: '' },
+      { method: 'POST', url: '/api/v1/pairing/sessions/s1/move', body: '{"leaseId":"l2"}' },
+      { method: 'POST', url: '/api/v1/pairing/sessions/s2/move', body: '{"leaseId":"l3"}' },
+    ]);
+  });
 });

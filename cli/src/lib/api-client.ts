@@ -29,11 +29,22 @@ export interface PortLease {
   private: boolean;
   /** The box account the host logs in as for this lease: `tunnel`, or `tunnel-private` for a private lease. */
   tunnelUser: string;
+  /** The tunnel box the port is on (`box-1`): one port number may be leased on two boxes. Servers with one box name none. */
+  boxId?: string;
+}
+export interface LeaseRequest {
+  /** A port the box binds to its loopback only, reachable through the jump user alone. */
+  private?: boolean;
+  /** A box other than this one: the one a session moves away from. */
+  avoidBox?: string;
 }
 export type GuestAccess = 'rw' | 'ro';
 export type GuestInput = string | { username: string; access?: GuestAccess };
-/** `private` must match the lease's, or the server refuses the session (PRIVATE_MISMATCH). */
-export interface SessionInput { port: number; guests: GuestInput[]; hostKey?: string; private?: boolean }
+/**
+ * `private` must match the lease's, or the server refuses the session (PRIVATE_MISMATCH). `leaseId` says which box's
+ * port is meant, since one port number may be leased on two boxes.
+ */
+export interface SessionInput { port: number; guests: GuestInput[]; hostKey?: string; private?: boolean; leaseId?: string }
 export interface PairingSession {
   id: string;
   role: 'host' | 'guest';
@@ -41,6 +52,8 @@ export interface PairingSession {
   port: number;
   tunnelHost: string;
   tunnelPort: number;
+  /** The tunnel box it is on; it changes when the host moves the session off a box that died. Servers with one box name none. */
+  boxId?: string;
   guests: { username: string; access: GuestAccess }[];
   /** Reachable only through the box's SSH port (the jump user), for invited guests. */
   private: boolean;
@@ -123,9 +136,9 @@ export class TmuxmeApi {
     return this.send('GET', `/api/v1/users/${encodeURIComponent(username)}/keys.json`);
   }
 
-  /** `private`: a port the box binds to its loopback only, reachable through the jump user alone. */
-  leasePort({ private: isPrivate = false }: { private?: boolean } = {}): Promise<PortLease> {
-    return this.signedIn('GET', `/api/v1/pairing/port${isPrivate ? '?private=true' : ''}`);
+  leasePort({ private: isPrivate = false, avoidBox }: LeaseRequest = {}): Promise<PortLease> {
+    const query = new URLSearchParams({ ...(isPrivate ? { private: 'true' } : {}), ...(avoidBox ? { avoidBox } : {}) }).toString();
+    return this.signedIn('GET', `/api/v1/pairing/port${query ? `?${query}` : ''}`);
   }
   /** For a lease no session was declared on: the port is free again at once, not when the lease expires. */
   giveBackLease(leaseId: string): Promise<void> { return this.signedIn('DELETE', `/api/v1/pairing/port/${encodeURIComponent(leaseId)}`); }
@@ -133,6 +146,11 @@ export class TmuxmeApi {
   listSessions(): Promise<PairingSession[]> { return this.signedIn('GET', '/api/v1/pairing/sessions'); }
   getSession(id: string): Promise<PairingSession> { return this.signedIn('GET', this.sessionPath(id)); }
   heartbeat(id: string): Promise<{ expiresAt: string }> { return this.signedIn('POST', `${this.sessionPath(id)}/heartbeat`); }
+  /**
+   * Puts the session on another lease of ours, whose tunnel is open already: the same id and guests, a new box and port.
+   * The server releases the old lease and mails the guests the new command.
+   */
+  moveSession(id: string, leaseId: string): Promise<PairingSession> { return this.signedIn('POST', `${this.sessionPath(id)}/move`, { leaseId }); }
   endSession(id: string): Promise<void> { return this.signedIn('DELETE', this.sessionPath(id)); }
 
   private sessionPath(id: string): string {
