@@ -56,9 +56,9 @@ export async function createEmbeddedBackend(options: EmbeddedBackendOptions = {}
     async dismissGuests() {
       await server?.close();
     },
-    async openTunnel(lease) {
+    async openTunnel(lease, { readyTimeoutMs } = {}) {
       const guests = required(server, 'the guests\' SSH server');
-      return openEmbeddedTunnel({ lease, identityFile: options.identity, env: options.env, onConnection: (stream) => guests.serve(stream) });
+      return openEmbeddedTunnel({ lease, identityFile: options.identity, env: options.env, readyTimeoutMs, onConnection: (stream) => guests.serve(stream) });
     },
     async startTmux() {
       const session = required(tmux, 'tmux');

@@ -21,7 +21,8 @@ export interface HostBackend {
   admitGuests(guests: GuestKeys[]): Promise<void>;
   /** Removes exactly what `admitGuests` added. */
   dismissGuests(): Promise<void>;
-  openTunnel(lease: PortLease): Promise<OpenTunnel>;
+  /** `readyTimeoutMs`: how long the box gets to set up the forward (the backend's default if absent). */
+  openTunnel(lease: PortLease, options?: { readyTimeoutMs?: number }): Promise<OpenTunnel>;
   startTmux(): Promise<void>;
   tmuxRunning(): Promise<boolean>;
   /** Settles when tmux ends, where the backend hears of it at once (else the flow's poll notices). */

@@ -59,12 +59,20 @@ export interface ReadySession {
   attachCommand: string[];
 }
 
+/** Where guests reach the session: a port on a tunnel box. */
+export interface SessionPlace {
+  tunnelHost: string;
+  port: number;
+}
+
 /** What the host flow reports, for the TUI, the `--no-tui` lines and the `--json` stream alike. */
 export type HostEvent =
   | { type: 'step'; id: StepId; status: StepStatus; at: number; detail?: string }
   | { type: 'mode'; mode: HostMode; reason: string }
   | { type: 'notice'; message: string }
   | { type: 'ready'; session: ReadySession }
+  /** Its box stopped answering, so the session moved to another, at `at`: `session` has the new join commands, which the guests were mailed. */
+  | { type: 'moved'; session: ReadySession; from: SessionPlace; to: SessionPlace; at: number }
   | { type: 'guests'; connected: ConnectedGuest[] }
   /** One guest came or went, at `at` (ms since the epoch); a `guests` event with the whole list follows. */
   | { type: 'guest'; change: 'connected' | 'left'; guest: ConnectedGuest; at: number }

@@ -2,9 +2,12 @@ import { ApiError, type PairingSession, type PortLease, type TmuxmeApi } from '.
 import { shellQuote } from '../lib/join-ssh.js';
 import { TunnelAuthRefused, TunnelPortRefused } from '../lib/reverse-tunnel.js';
 import type { GuestKeys, HostBackend, OpenTunnel } from './host-backend.js';
-import { connectionKey, type ConnectedGuest, type Guest, type HostEvent, type StepId } from './host-events.js';
+import { connectionKey, type ConnectedGuest, type Guest, type HostEvent, type ReadySession, type StepId } from './host-events.js';
+import { SessionRequests } from './session-requests.js';
+import { recoverTunnel, type TunnelRecoveryOptions } from './tunnel-recovery.js';
 
-export type HostApi = Pick<TmuxmeApi, 'publicKeys' | 'leasePort' | 'giveBackLease' | 'declareSession' | 'heartbeat' | 'endSession'>;
+export type HostApi = Pick<TmuxmeApi,
+  'publicKeys' | 'leasePort' | 'giveBackLease' | 'declareSession' | 'heartbeat' | 'endSession' | 'moveSession' | 'getSession'>;
 
 export interface HostFlowOptions {
   api: HostApi;
@@ -23,6 +26,10 @@ export interface HostFlowOptions {
   /** Default: a third of the time the server gives a session to live, so two beats may fail before it expires. */
   heartbeatMs?: number;
   pollGuestsMs?: number;
+  /** How long a box gets to set up the forward once the tunnel dropped: one that has gone quiet must not use up the time to move. */
+  reopenWithinMs?: number;
+  /** The pace of bringing a dropped tunnel back (tests make it quick). */
+  recovery?: Pick<TunnelRecoveryOptions, 'sameBoxDelaysMs' | 'backOffMs' | 'giveUpAfterMs'>;
 }
 
 /** A leased port and the undo entry that gives it back. */
@@ -49,6 +56,7 @@ export class HostFlow {
   private session: PairingSession | undefined;
   private tunnel: OpenTunnel | undefined;
   private lease: PortLease | undefined;
+  private readonly requests = new SessionRequests();
   private connected: ConnectedGuest[] = [];
   private backend: HostBackend | undefined;
   private polling = false;
@@ -110,23 +118,28 @@ export class HostFlow {
     // Every branch settles before a failure is thrown: what each one did is on the undo stack by then.
     await Promise.allSettled([localUser, withKeys, leased, admitted, tunnelled, tmux, hostKey]);
     if (this.failure !== undefined) throw this.failure;
-    const [backend, lease, key] = await Promise.all([localUser, tunnelled, hostKey]);
-    // Sent only when private: a public declaration stays what servers before private leases accept.
-    const declaration = { port: lease.port, guests, hostKey: key, ...(lease.private ? { private: true } : {}) };
+    const [lease, key] = await Promise.all([tunnelled, hostKey]);
+    // Each sent only where needed: a declaration without them stays what servers before private leases, or before
+    // several boxes, accept (they refuse fields they do not know). A lease that names its box comes from a server that knows leaseId.
+    const declaration = {
+      port: lease.port, guests, hostKey: key, ...(lease.private ? { private: true } : {}), ...(lease.boxId ? { leaseId: lease.leaseId } : {}),
+    };
     const session = await this.step('declare', () => api.declareSession(declaration), (s) => `session ${s.id}`);
-    // From here on the session holds the lease: ending the session releases it.
+    // From here on the session holds the lease: ending the session releases it (whichever lease it holds by then).
     this.session = session;
-    this.undo.push({ label: 'end the session', run: () => api.endSession(session.id) });
+    this.undo.push({ label: 'end the session', run: () => this.requests.run(() => api.endSession(session.id)) });
     this.throwIfStopped();
-    emit({
-      type: 'ready',
-      session: {
-        id: session.id, private: session.private, joinCommand: session.joinCommand, pinnedJoinCommand: session.pinnedJoinCommand,
-        jumpJoinCommand: session.jumpJoinCommand, pinnedJumpJoinCommand: session.pinnedJumpJoinCommand,
-        hostKeyFingerprint: session.hostKeyFingerprint, guests: session.guests, attachCommand: backend.attachCommand(),
-      },
-    });
+    emit({ type: 'ready', session: this.readySession(session) });
     this.keepAlive();
+  }
+
+  /** What the screen and the reporters show of the session: how guests join, and how the host attaches. */
+  private readySession(session: PairingSession): ReadySession {
+    return {
+      id: session.id, private: session.private, joinCommand: session.joinCommand, pinnedJoinCommand: session.pinnedJoinCommand,
+      jumpJoinCommand: session.jumpJoinCommand, pinnedJumpJoinCommand: session.pinnedJumpJoinCommand,
+      hostKeyFingerprint: session.hostKeyFingerprint, guests: session.guests, attachCommand: this.backend!.attachCommand(),
+    };
   }
 
   private async keepTmux(backend: HostBackend): Promise<void> {
@@ -232,9 +245,9 @@ export class HostFlow {
   }
 
   /** A lease of the kind asked for: a server that ignores `private` must not turn a private session public. */
-  private async leasePort(): Promise<PortLease> {
+  private async leasePort(avoidBox?: string): Promise<PortLease> {
     const { api, private: isPrivate = false } = this.options;
-    const lease = await api.leasePort({ private: isPrivate });
+    const lease = await api.leasePort({ private: isPrivate, ...(avoidBox ? { avoidBox } : {}) });
     if (isPrivate && lease.private !== true) {
       await api.giveBackLease(lease.leaseId).catch(() => {});
       throw new Error(`the server leased a public port (${lease.port}) though a private one was asked for: it does not know private sessions yet. `
@@ -243,12 +256,12 @@ export class HostFlow {
     return lease;
   }
 
-  private async openTunnelRetryingAuth(lease: PortLease): Promise<OpenTunnel> {
+  private async openTunnelRetryingAuth(lease: PortLease, readyTimeoutMs?: number): Promise<OpenTunnel> {
     const deadline = Date.now() + (this.options.tunnelAuthRetryMs ?? 8_000);
     for (let delay = 100; ; delay = Math.min(delay * 2, 1_000)) {
       this.throwIfStopped();
       try {
-        return await this.backend!.openTunnel(lease);
+        return await this.backend!.openTunnel(lease, readyTimeoutMs === undefined ? undefined : { readyTimeoutMs });
       } catch (error) {
         if (!(error instanceof TunnelAuthRefused) || Date.now() + delay > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, delay));
@@ -264,7 +277,8 @@ export class HostFlow {
     const session = this.session!;
     const heartbeatMs = this.options.heartbeatMs ?? Math.max(1_000, (Date.parse(session.expiresAt) - Date.now()) / 3);
     this.timers.push(setInterval(() => {
-      api.heartbeat(session.id).catch((error: Error) => {
+      // Left out while a move or the end is under way (two writes at once lose one); the next beat is well before the expiry.
+      this.requests.runIfIdle(() => api.heartbeat(session.id))?.catch((error: Error) => {
         if (error instanceof ApiError && error.status === 404) return void this.end('the server ended the session');
         emit({ type: 'notice', message: `Heartbeat failed (${error.message}); the session expires unless the next one gets through.` });
       });
@@ -319,30 +333,35 @@ export class HostFlow {
     return ended;
   }
 
-  /** A dropped tunnel is reopened on the same lease (the session holds it); the session ends only if it will not come back. */
+  /** A dropped tunnel comes back on its box, or on another box the session moves to; the session ends only if neither will. */
   private watchTunnel(): void {
     const tunnel = this.tunnel!;
     void tunnel.dropped.then(async (error) => {
       if (this.stopped.signal.aborted || tunnel !== this.tunnel) return;
-      this.options.emit({ type: 'notice', message: `The tunnel dropped (${error.message}); reopening it.` });
-      for (const delay of [0, 1_000, 2_000, 5_000, 10_000, 20_000]) {
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        if (this.stopped.signal.aborted) return;
-        try {
-          const reopened = await this.openTunnelRetryingAuth(this.lease!);
-          if (this.stopped.signal.aborted) {
-            // The session ended while it opened: the undo closed the tunnel before this one, so this one is ours to close.
-            await reopened.close();
-            return;
-          }
-          this.tunnel = reopened;
-          this.options.emit({ type: 'notice', message: 'The tunnel is back.' });
-          return this.watchTunnel();
-        } catch {
-          // The next delay tries again.
-        }
+      const { api, emit, reopenWithinMs = 5_000 } = this.options;
+      const from = this.lease!;
+      emit({ type: 'notice', message: `The tunnel dropped (${error.message}); reopening it.` });
+      const recovery = await recoverTunnel(from, {
+        api, sessionId: this.session!.id, requests: this.requests, signal: this.stopped.signal, ...this.options.recovery,
+        leasePort: (avoidBox) => this.leasePort(avoidBox),
+        openTunnel: (lease) => this.openTunnelRetryingAuth(lease, reopenWithinMs),
+        notice: (message) => emit({ type: 'notice', message }),
+      });
+      if (recovery.outcome === 'stopped') return;
+      if (recovery.outcome === 'lost') return void this.end(recovery.reason);
+      // The session ended as the tunnel came back: the undo has closed the one before it, so this one is ours to close.
+      if (this.stopped.signal.aborted) return void recovery.tunnel.close();
+      this.tunnel = recovery.tunnel;
+      if (recovery.outcome === 'reopened') emit({ type: 'notice', message: 'The tunnel is back.' });
+      else {
+        ({ lease: this.lease, session: this.session } = recovery);
+        const to = recovery.session;
+        emit({
+          type: 'moved', session: this.readySession(to), at: Date.now(),
+          from: { tunnelHost: from.tunnelHost, port: from.port }, to: { tunnelHost: to.tunnelHost, port: to.port },
+        });
       }
-      void this.end('the tunnel could not be reopened');
+      this.watchTunnel();
     });
   }
 }

@@ -31,6 +31,16 @@ describe('the host view', () => {
     expect(view.departed).toEqual([{ guest: alice, at: 20 }]);
   });
 
+  it('after a move, holds the session\'s new join commands and where it moved from and to', () => {
+    const session = { id: 's1', private: false, joinCommand: 'ssh -p 20001 tmuxme@box-a', jumpJoinCommand: 'j-a', guests: [], attachCommand: [] };
+    const moved = { ...session, joinCommand: 'ssh -p 20002 tmuxme@box-b', jumpJoinCommand: 'j-b' };
+    const from = { tunnelHost: 'box-a', port: 20001 };
+    const to = { tunnelHost: 'box-b', port: 20002 };
+    const view = fold([{ type: 'ready', session }, { type: 'guests', connected: [alice] }, { type: 'moved', session: moved, from, to, at: 30 }]);
+    expect(view).toMatchObject({ phase: 'ready', session: moved, moved: { from, to, at: 30 }, connected: [alice] });
+    expect(fold([{ type: 'ready', session }]).moved).toBeUndefined();
+  });
+
   it('keeps only each guest\'s last departure, however often they come and go', () => {
     const bob = { username: 'bob', readOnly: true, since, connectionId: '2' };
     const aliceLeaving = Array.from({ length: 50 }, (_, i): HostEvent => ({

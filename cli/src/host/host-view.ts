@@ -1,5 +1,5 @@
 import {
-  hostSteps, stepTitle, type ConnectedGuest, type HostEvent, type HostMode, type ReadySession, type StepId, type StepStatus,
+  hostSteps, stepTitle, type ConnectedGuest, type HostEvent, type HostMode, type ReadySession, type SessionPlace, type StepId, type StepStatus,
 } from './host-events.js';
 
 export interface StepView {
@@ -19,6 +19,13 @@ export interface Departure {
   at: number;
 }
 
+export interface Move {
+  from: SessionPlace;
+  to: SessionPlace;
+  /** ms since the epoch. */
+  at: number;
+}
+
 /** Everything the host screen shows, folded from the flow's events. */
 export interface HostView {
   phase: HostPhase;
@@ -27,6 +34,8 @@ export interface HostView {
   steps: StepView[];
   notices: string[];
   session?: ReadySession;
+  /** The session's last move to another box, if it made one: `session` holds its new join commands. */
+  moved?: Move;
   connected: ConnectedGuest[];
   /** Each guest's last connection that ended, oldest first: a long session does not pile them up. */
   departed: Departure[];
@@ -68,6 +77,8 @@ export function reduceHostView(view: HostView, event: HostEvent): HostView {
       return { ...view, notices: [...view.notices, event.message] };
     case 'ready':
       return { ...view, phase: 'ready', session: event.session };
+    case 'moved':
+      return { ...view, session: event.session, moved: { from: event.from, to: event.to, at: event.at } };
     case 'guests':
       return { ...view, connected: event.connected };
     case 'guest':

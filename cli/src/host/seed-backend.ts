@@ -50,8 +50,8 @@ export async function createSeedBackend(options: SeedBackendOptions): Promise<Ho
     async dismissGuests() {
       if (guestUser) await removeGuestKeys({ user: guestUser, marker });
     },
-    async openTunnel(lease) {
-      const tunnel = await openReverseTunnel({ lease, localPort: options.sshPort, identityFile: options.identity, sshArgs: options.sshArgs });
+    async openTunnel(lease, { readyTimeoutMs } = {}) {
+      const tunnel = await openReverseTunnel({ lease, localPort: options.sshPort, identityFile: options.identity, sshArgs: options.sshArgs, readyTimeoutMs });
       // ssh would outlive a crash of ours; the next run ends it from this record.
       await required(tmux, 'tmux').recordCompanion(tunnel.pid);
       return tunnel;
