@@ -24,6 +24,10 @@ const events: HostEvent[] = [
   { type: 'guest', change: 'left', guest: alice, at: at(14, 20) },
   { type: 'guest', change: 'connected', guest: bob, at: at(14, 20) },
   { type: 'guests', connected: [bob] },
+  {
+    type: 'moved', session: { ...session, joinCommand: 'ssh -p 20002 tmuxme@box-b' }, at: at(14, 30),
+    from: { tunnelHost: 'box', port: 20001 }, to: { tunnelHost: 'box-b', port: 20002 },
+  },
   { type: 'ended', reason: 'the tmux session ended', problems: ['could not end the session: gone'] },
 ];
 
@@ -47,9 +51,17 @@ describe('reporters', () => {
       'alice connected (may type) at 14:05',
       'alice left at 14:20',
       'bob connected (read-only) at 14:20',
+      'Moved to box-b port 20002; the guests were mailed the new command: ssh -p 20002 tmuxme@box-b',
       'Session over (the tmux session ended).',
       'problem: could not end the session: gone',
     ]);
+  });
+
+  it('--no-tui, after a private session moved: the jump command, the only one its guests were mailed', () => {
+    const lines: string[] = [];
+    const privately = { ...session, private: true, joinCommand: 'ssh -J join@box-b -p 20002 tmuxme@127.0.0.1', jumpJoinCommand: 'ssh -J join@box-b -p 20002 tmuxme@127.0.0.1' };
+    lineReporter((line) => lines.push(line))({ type: 'moved', session: privately, at: 0, from: { tunnelHost: 'box', port: 20001 }, to: { tunnelHost: 'box-b', port: 20002 } });
+    expect(lines).toEqual(['Moved to box-b port 20002; the guests were mailed the new command: ssh -J join@box-b -p 20002 tmuxme@127.0.0.1']);
   });
 
   it('--no-tui, for a private session: why, and only the commands through the SSH port', () => {
@@ -83,6 +95,9 @@ describe('reporters', () => {
     expect(lines.map((line) => JSON.parse(line).type)).toEqual(events.map((e) => e.type));
     expect(JSON.parse(lines.find((line) => line.includes('"ready"'))!).session).toMatchObject({
       private: false, joinCommand: session.joinCommand, jumpJoinCommand: session.jumpJoinCommand, pinnedJumpJoinCommand: session.pinnedJumpJoinCommand,
+    });
+    expect(JSON.parse(lines.find((line) => line.includes('"moved"'))!)).toMatchObject({
+      from: { tunnelHost: 'box', port: 20001 }, to: { tunnelHost: 'box-b', port: 20002 }, at: at(14, 30), session: { joinCommand: 'ssh -p 20002 tmuxme@box-b' },
     });
   });
 });

@@ -37,6 +37,8 @@ export function lineReporter(write: Write): (event: HostEvent) => void {
         if (viaSshPort?.pinned) write(`Pinned, through the SSH port: ${viaSshPort.pinned}`);
         return write(`Invited: ${session.guests.map((g) => `${g.username}${g.access === 'ro' ? ' (read-only)' : ''}`).join(', ')}`);
       }
+      case 'moved':
+        return write(`Moved to ${event.to.tunnelHost} port ${event.to.port}; the guests were mailed the new command: ${joinChoices(event.session).command}`);
       case 'guest': {
         const { guest } = event;
         return write(event.change === 'connected'

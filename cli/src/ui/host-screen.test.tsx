@@ -53,6 +53,20 @@ describe('HostScreen', () => {
     expect(asking).not.toContain('Enter attach');
   });
 
+  it('after a move: the new join command in place of the old, and the notices that told of it', () => {
+    const session = { ...(ready as Extract<HostEvent, { type: 'ready' }>).session, joinCommand: 'ssh -p 20002 tmuxme@box-b', jumpJoinCommand: 'ssh -J join@box-b -p 20002 tmuxme@127.0.0.1' };
+    const frame = render(<HostScreen now={0} view={fold([
+      ready,
+      { type: 'notice', message: 'The tunnel box box stopped answering; moving the session to another box…' },
+      { type: 'moved', session, from: { tunnelHost: 'box', port: 20001 }, to: { tunnelHost: 'box-b', port: 20002 }, at: new Date(2026, 0, 1, 9, 30).getTime() },
+    ])} />).lastFrame()!;
+    expect(frame).toContain('The tunnel box box stopped answering; moving the session to another box…');
+    expect(frame).toContain('Moved at 09:30 to box-b port 20002: box stopped answering.');
+    expect(frame).toContain('ssh -p 20002 tmuxme@box-b');
+    expect(frame).not.toContain('ssh -p 20001 tmuxme@box');
+    expect(frame).toContain('Enter attach to tmux');
+  });
+
   it('at the end: what was undone, and anything that could not be', () => {
     const frame = render(<HostScreen now={0} view={fold([ready, { type: 'ended', reason: 'you quit', problems: ['could not end the session: server unreachable'] }])} />).lastFrame()!;
     expect(frame).toContain('Session over (you quit)');

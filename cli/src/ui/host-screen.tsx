@@ -20,7 +20,7 @@ export function HostScreen({ view, now, picker }: HostScreenProps) {
       {view.notices.map((notice, i) => <Text key={i} color="yellow">{notice}</Text>)}
       {view.session && view.phase === 'ready' && (
         <>
-          <JoinCard session={view.session} />
+          <JoinCard session={view.session} moved={view.moved} />
           <GuestList invited={view.session.guests} connected={view.connected} departed={view.departed} selectable={picker !== undefined} selected={picker?.selected} />
           {picker?.confirming !== undefined
             ? <Text color="yellow">Disconnect {picker.confirming}? <Text bold>y</Text> yes · any other key keeps them</Text>

@@ -28,6 +28,23 @@ describe('JoinCard', () => {
     ]);
   });
 
+  it('after a move: when and where it moved, then the new commands the guests were mailed', () => {
+    const moved = {
+      from: { tunnelHost: 'tunnel.tmux.me', port: 20001 }, to: { tunnelHost: 'tunnel2.tmux.me', port: 20002 }, at: new Date(2026, 0, 1, 14, 5).getTime(),
+    };
+    const onBoxTwo = {
+      ...session, joinCommand: 'ssh -p 20002 tmuxme@tunnel2.tmux.me', jumpJoinCommand: 'ssh -J join@tunnel2.tmux.me -o HostKeyAlias=tunnel2.tmux.me:20002 -p 20002 tmuxme@127.0.0.1',
+    };
+    expect(lines(render(<JoinCard session={onBoxTwo} moved={moved} />).lastFrame()!)).toEqual([
+      'Moved at 14:05 to tunnel2.tmux.me port 20002: tunnel.tmux.me stopped answering.',
+      'Your guests were mailed the new command. They join with:',
+      'ssh -p 20002 tmuxme@tunnel2.tmux.me',
+      'or, where only the box\'s SSH port gets through:',
+      'ssh -J join@tunnel2.tmux.me -o HostKeyAlias=tunnel2.tmux.me:20002 -p 20002 tmuxme@127.0.0.1',
+      'or `tmuxme join s1` (it finds the way that gets through)',
+    ]);
+  });
+
   it('leaves the pinned lines out when no host key was declared', () => {
     const frame = render(<JoinCard session={session} />).lastFrame()!;
     expect(frame).toContain('ssh -p 20001 tmuxme@tunnel.tmux.me');
