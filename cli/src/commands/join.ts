@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { openAccount } from '../lib/account.js';
 import { ApiError } from '../lib/api-client.js';
+import { joinFollowingMoves } from '../lib/follow-moves.js';
 import { joinSession } from '../lib/join-session.js';
 import type { Command } from './command.js';
 import { runCommand, serverOption, serverUsage, UsageError } from './run-command.js';
@@ -22,6 +23,10 @@ It goes straight to the session's port on the tunnel box when that answers withi
 otherwise through the box's own SSH port, as its jump user \`join\` with your key (the way in for
 networks that let only a few ports out, and the only way into a private session); the box's key
 is pinned as well. It says on stderr which way it went and why.
+
+When the connection is lost (ssh exits with 255), it reads the session again for up to 30 s: if
+the host moved it to another tunnel box (theirs stopped answering), it says so and joins it
+there, with the same checks. A session that ended, or did not move, ends the join as ssh did.
 
   --via-ssh-port      go through the box's SSH port without trying the session's port
   --insecure-accept-new
@@ -56,5 +61,9 @@ export async function join({ server, id, ...options }: JoinOptions): Promise<num
     if (error instanceof ApiError && error.status === 404) throw new Error(`${error.message} \`tmuxme sessions\` lists the ones you can join.`);
     throw error;
   });
-  return joinSession(session, options);
+  return joinFollowingMoves(session, {
+    fetchSession: () => api.getSession(id),
+    runJoin: (current) => joinSession(current, options),
+    say: (line) => console.error(line),
+  });
 }
