@@ -1,15 +1,16 @@
 /**
  * Runs tmux.me on this machine with embedded defaults: FerretDB (SQLite, in
- * .local/), the local RabbitMQ, a mail catcher, a tunnel box when run as
- * root, and every service, each as its own process as in production.
- * Ctrl-C stops everything this script started.
+ * .local/), the local RabbitMQ, a mail catcher, TUNNEL_BOXES tunnel boxes
+ * (default 2) when run as root, and every service, each as its own process as
+ * in production. Ctrl-C stops everything this script started.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { generateSigningKeys } from '@tmuxme/auth';
 import { canConnect, ferretdbBinary, waitForPort } from '@tmuxme/testing';
+import { boxCount, boxesInRotation, describeBox, devBoxes, startBoxSshd, stopBoxSshd, tunnelSyncEnv, type DevBox } from './tunnel-boxes.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const local = resolve(root, '.local');
@@ -27,26 +28,11 @@ function secret(name: string): string {
   return readFileSync(file, 'utf8');
 }
 
-/**
- * As root: a private sshd on 127.0.0.1:2222 with its own key directory, which
- * tunnel-sync keeps. Otherwise only a host key, so leases still carry one.
- */
-async function tunnelBox(): Promise<{ port: number; hostKey: string; authorizedKeysFile?: string }> {
-  const port = Number(process.env.TUNNEL_PORT ?? 2222);
-  if (process.getuid?.() === 0) {
-    const dir = '/var/lib/tmuxme/tunnel-box';
-    const output = execFileSync('bash', ['infra/tunnel-box/setup.sh', 'start', '--dir', dir, '--port', String(port)], { cwd: root, encoding: 'utf8' });
-    boxDir = dir;
-    return { port, hostKey: /^host key: (.+)$/m.exec(output)![1]!.trim(), authorizedKeysFile: `${dir}/authorized_keys` };
-  }
-  const keyFile = resolve(local, 'tunnel_host_ed25519_key');
-  if (!existsSync(keyFile)) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', '', '-f', keyFile]);
-  return { port, hostKey: readFileSync(`${keyFile}.pub`, 'utf8').trim() };
-}
-
 function start(name: string, command: string, args: string[], env: Record<string, string> = {}) {
-  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const prefix = `${name.padEnd(9)}| `;
+  // A process group of its own: Ctrl-C reaches this script alone, which stops each child once (a
+  // service that got SIGINT from the terminal and then SIGTERM from here would skip its graceful exit).
+  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const prefix = `${name.padEnd(13)}| `;
   for (const stream of [child.stdout, child.stderr]) {
     stream.on('data', (chunk: Buffer) => process.stdout.write(chunk.toString().trimEnd().split('\n').map((l) => prefix + l).join('\n') + '\n'));
   }
@@ -60,16 +46,32 @@ function start(name: string, command: string, args: string[], env: Record<string
 }
 
 let stopping = false;
-let boxDir: string | undefined;
+/** Boxes whose sshd runs: stopped after every process, so each tunnel-sync's last heartbeat says it drains. */
+const startedBoxes: DevBox[] = [];
 async function stop(code = 0) {
+  if (stopping) return;
   stopping = true;
   for (const { child } of [...children].reverse()) child.kill('SIGTERM');
   await Promise.all(children.map(({ child }) => (child.exitCode === null ? new Promise((r) => child.once('exit', r)) : undefined)));
-  if (boxDir) execFileSync('bash', ['infra/tunnel-box/setup.sh', 'stop', '--dir', boxDir], { cwd: root, stdio: 'inherit' });
+  for (const box of startedBoxes) {
+    try {
+      stopBoxSshd(box, root);
+    } catch (error) {
+      console.error(`could not stop ${box.id}'s sshd: ${(error as Error).message}`);
+    }
+  }
   process.exit(code);
 }
-process.on('SIGINT', () => void stop());
-process.on('SIGTERM', () => void stop());
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop());
+
+// Checked before anything starts. As root, each box is an sshd of its own (setup.sh) plus its own tunnel-sync; as another user, none.
+let boxes: DevBox[];
+try {
+  boxes = process.getuid?.() === 0 ? devBoxes(boxCount()) : [];
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(2);
+}
 
 mkdirSync(local, { recursive: true });
 const mongoBase = process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/';
@@ -89,30 +91,46 @@ const database = (name: string) => {
 
 const keys = signingKeys();
 const serviceToken = secret('service-token');
-const box = await tunnelBox();
+try {
+  for (const box of boxes) {
+    box.hostKey = startBoxSshd(box, root);
+    startedBoxes.push(box);
+  }
+} catch (error) {
+  console.error((error as Error).message);
+  await stop(1);
+}
 const common = { AMQP_URL: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672', JWT_PUBLIC_KEY: keys.publicKey, SERVICE_TOKEN: serviceToken };
 const services: [string, number, Record<string, string>][] = [
   ['accounts', 3001, { MONGODB_URI: database('accounts'), JWT_PRIVATE_KEY: keys.privateKey }],
   ['keys', 3002, { MONGODB_URI: database('keys') }],
-  ['sessions', 3003, { MONGODB_URI: database('sessions'), TUNNEL_HOST: '127.0.0.1', TUNNEL_PORT: String(box.port), TUNNEL_HOST_KEY: box.hostKey }],
+  // No box is configured in sessions: it leases on the boxes whose heartbeats it hears.
+  ['sessions', 3003, { MONGODB_URI: database('sessions') }],
   ['notifier', 3004, { MONGODB_URI: database('notifier'), SMTP_URL: 'smtp://127.0.0.1:1025' }],
-  ...(box.authorizedKeysFile
-    ? [['tunnel-sync', 3005, { MONGODB_URI: database('tunnel-sync'), TUNNEL_HOST: '127.0.0.1', AUTHORIZED_KEYS_FILE: box.authorizedKeysFile }] as [string, number, Record<string, string>]]
-    : []),
+  ...boxes.map((box): [string, number, Record<string, string>] => [`tunnel-sync-${box.n}`, box.httpPort, tunnelSyncEnv(box, database)]),
   ['gateway', 8080, {}],
 ];
 start('mail', process.execPath, ['--import', 'tsx', 'infra/dev/mail-catcher.ts']);
 for (const [name, port, env] of services) {
   // Node itself runs main.ts (tsx only loads it), so SIGTERM reaches the service's graceful shutdown.
-  start(name, process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], { ...common, ...env, PORT: String(port) });
+  const folder = name.replace(/-\d+$/, '');
+  start(name, process.execPath, ['--import', 'tsx', `services/${folder}/src/main.ts`], { ...common, ...env, PORT: String(port) });
 }
 for (const port of [1025, 8025, ...services.map(([, p]) => p)]) await waitForPort(port, 60_000);
+// A box takes leases once sessions has its first heartbeat (every 5 s).
+if (boxes.length > 0 && !(await boxesInRotation(3003, boxes.length, 20_000))) {
+  console.error(`sessions has not heard from all ${boxes.length} tunnel boxes yet: leases may answer 503 NO_TUNNEL_BOX for a while (see the tunnel-sync lines above)`);
+}
+const boxLines = boxes.length > 0
+  ? boxes.map(describeBox).join('\n                            ')
+  : `none: not run as root, so leases answer 503 NO_TUNNEL_BOX.
+                            Run \`npm run up\` as root for TUNNEL_BOXES boxes (default 2, on 127.0.0.1:2222 and :2223)`;
 
 console.log(`
 tmux.me is up:
   gateway (API and pages)   http://127.0.0.1:8080
   mail catcher              http://127.0.0.1:8025 (SMTP on 127.0.0.1:1025)
-  tunnel box                ${box.authorizedKeysFile ? `127.0.0.1:${box.port} (sshd; host key ${box.hostKey})` : 'not started: run as root to get one on 127.0.0.1:2222'}
+  tunnel boxes              ${boxLines}
   point the CLI at it       export TMUXME_SERVER=http://127.0.0.1:8080
   try it                    curl -s http://127.0.0.1:8080/api/v1/users -H 'content-type: application/json' \\
                               -d '{"username":"alice","email":"alice@example.com","password":"correct horse battery","passwordConfirmation":"correct horse battery"}'
