@@ -33,9 +33,11 @@ command to join; append :ro to a guest to let them watch without typing.
   tmuxme --private alice  only alice, and only through the box's SSH port
 
 Guests arrive through the tunnel box at an SSH server inside tmuxme: no root, no sshd, and
-nothing listening on this machine. Quitting (q, Ctrl-C, or leaving tmux) ends the session and
-undoes everything it set up; so do closing the terminal, a dropped SSH connection to this
-machine, SIGHUP and SIGTERM. Each run's lines are kept in $XDG_STATE_HOME/tmuxme/last-run.log
+nothing listening on this machine. If the tunnel box stops answering, the session moves to
+another box and the guests are mailed the new command (it ends if none takes it within about
+30 s). Quitting (q, Ctrl-C, or leaving tmux) ends the session and undoes everything it set up;
+so do closing the terminal, a dropped SSH connection to this machine, SIGHUP and SIGTERM.
+Each run's lines are kept in $XDG_STATE_HOME/tmuxme/last-run.log
 (~/.local/state/tmuxme/last-run.log), and the next run says how a run you could not see ended.
 
   --private           a private session: the box's port answers only on the box itself, so
