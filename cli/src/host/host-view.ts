@@ -19,6 +19,7 @@ export interface Departure {
   at: number;
 }
 
+/** The session went from one box to another: its first box stopped answering. */
 export interface Move {
   from: SessionPlace;
   to: SessionPlace;

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError, type PairingSession, type PortLease } from '../lib/api-client.js';
+import { ApiError, type PairingSession, type PortLease, type TmuxmeApi } from '../lib/api-client.js';
 import type { OpenTunnel } from './host-backend.js';
-import type { HostApi } from './host-flow.js';
 import type { SessionRequests } from './session-requests.js';
 
+/** How bringing a dropped tunnel back ended. */
 export type Recovery =
   /** Its box came back: a new tunnel on the same lease. */
   | { outcome: 'reopened'; tunnel: OpenTunnel }
@@ -15,7 +15,7 @@ export type Recovery =
   | { outcome: 'stopped' };
 
 export interface TunnelRecoveryOptions {
-  api: Pick<HostApi, 'giveBackLease' | 'moveSession' | 'getSession'>;
+  api: Pick<TmuxmeApi, 'giveBackLease' | 'moveSession' | 'getSession'>;
   sessionId: string;
   /** A lease of the session's kind (private or not) on a box other than `avoidBox`. */
   leasePort: (avoidBox: string) => Promise<PortLease>;
