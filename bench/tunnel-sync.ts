@@ -88,7 +88,7 @@ async function person(name: string): Promise<Person> {
 
 const keyAdded = (p: Person) => createEnvelope(KeyAdded, { keyId: p.keyId, userId: p.userId, username: p.username, type: 'ssh-ed25519', key: p.key, fingerprint: '' }, { producer: 'keys' });
 const portLeased = (p: Person, port: number) => createEnvelope(PortLeased, {
-  leaseId: randomBytes(12).toString('hex'), userId: p.userId, username: p.username, tunnelHost, port, expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+  leaseId: randomBytes(12).toString('hex'), userId: p.userId, username: p.username, boxId: tunnelHost, tunnelHost, port, expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
 }, { producer: 'sessions' });
 
 /**
@@ -138,7 +138,7 @@ async function eventLatencies(box: TunnelBox) {
 
 const sessionDeclared = (sessionId: string, host: Person, guest: Person, port: number) => createEnvelope(SessionDeclared, {
   sessionId, host: { userId: host.userId, username: host.username }, guests: [{ userId: guest.userId, username: guest.username, access: 'rw' }],
-  tunnelHost, tunnelPort: 22, port, private: false, joinCommand: `ssh -p ${port} tmuxme@${tunnelHost}`,
+  boxId: tunnelHost, tunnelHost, tunnelPort: 22, port, private: false, joinCommand: `ssh -p ${port} tmuxme@${tunnelHost}`,
   jumpJoinCommand: `ssh -J join@${tunnelHost} -p ${port} tmuxme@127.0.0.1`,
 }, { producer: 'sessions' });
 
@@ -199,10 +199,8 @@ function randomKey(): { blob: string; fingerprint: string } {
 async function seededSources(probe: Person) {
   const common = { amqpUrl, jwtPublicKey: generateSigningKeys().publicKey, serviceToken };
   const keys = await started(buildApp(keysApp, { ...common, ...exchanges(), mongoUrl: databaseUrl('keys'), queue: uniqueName('keys') }));
-  const boxKey = (await generateSshKey('ed25519')).publicKey;
   const sessions = await started(buildApp(sessionsApp, {
     ...common, ...exchanges(), mongoUrl: databaseUrl('sessions'), queue: uniqueName('sessions'),
-    boxes: [{ tunnelHost, tunnelPort: 22, hostKey: boxKey, ports: { first: 1024, last: 65535 } }],
   }));
   const now = new Date();
   const users = Array.from({ length: keyCount }, (_, i) => ({ userId: `u-${String(i).padStart(6, '0')}`, username: `user${i}` }));

@@ -119,7 +119,8 @@ export class PairingWorld {
     const stack = await startStack({
       mongoUrl: servers?.mongoUrl ?? testMongoUrl('world'), amqpUrl: servers?.amqpUrl ?? testAmqpUrl(), gatewayHost: '0.0.0.0', smtpUrl: mail.url,
       authorizedKeysFile: box.authorizedKeysFile,
-      sessions: { boxes: [{ tunnelHost: boxName, tunnelPort: box.port, hostKey, ports }], sessionTtlMs, sweepIntervalMs: 500 },
+      boxes: [{ boxId: 'box-1', tunnelHost: boxName, tunnelPort: box.port, hostKey, portRange: { from: ports.first, to: ports.last } }], liveBoxes: true,
+      sessions: { sessionTtlMs, sweepIntervalMs: 500 },
     });
     const host = await NetworkNamespace.create(subnets[0], { [boxName]: `10.213.${subnets[0]}.1` });
     const guest = await NetworkNamespace.create(subnets[1], { [boxName]: `10.213.${subnets[1]}.1` });

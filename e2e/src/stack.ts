@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyPluginOptions } from 'fastify';
 import { generateSigningKeys } from '@tmuxme/auth';
 import { createServer, serviceLogger, type Server } from '@tmuxme/service-kit';
-import { generateSshKey, testExchanges, uniqueName } from '@tmuxme/testing';
+import { announceTunnelBox, eventually, generateSshKey, testExchanges, uniqueName, type TunnelBoxAnnouncement } from '@tmuxme/testing';
 import accountsApp from '@tmuxme/accounts/app';
 import keysApp from '@tmuxme/keys/app';
 import sessionsApp, { type SessionsOptions } from '@tmuxme/sessions/app';
 import gatewayApp, { type GatewayOptions } from '@tmuxme/gateway/app';
 import notifierApp, { type NotifierOptions } from '@tmuxme/notifier/app';
-import tunnelSyncApp from '@tmuxme/tunnel-sync/app';
+import tunnelSyncApp, { type TunnelSyncOptions } from '@tmuxme/tunnel-sync/app';
 
 export interface StackOptions {
   mongoUrl: string;
@@ -22,7 +22,15 @@ export interface StackOptions {
   extraRoutes?: GatewayOptions['extraRoutes'];
   extraUpstreams?: Partial<GatewayOptions['upstreams']>;
   /** Lease limits and timings for the sessions service, e.g. the benchmark's. */
-  sessions?: Partial<Pick<SessionsOptions, 'boxes' | 'maxLeasesPerUser' | 'leaseTtlMs' | 'sessionTtlMs' | 'sweepIntervalMs'>>;
+  sessions?: Partial<Pick<SessionsOptions, 'maxLeasesPerUser' | 'leaseTtlMs' | 'sessionTtlMs' | 'sweepIntervalMs'>>;
+  /** The tunnel boxes sessions leases on (by default one on 127.0.0.1:2222 with a fresh host key). */
+  boxes?: TunnelBoxAnnouncement[];
+  /**
+   * Each box with a tunnel-sync announces itself every second while its sshd answers on 127.0.0.1, and
+   * sessions drops a box silent for 3 s, as in production. By default the stack announces the boxes once,
+   * and sessions keeps them: a stack without a real sshd still leases.
+   */
+  liveBoxes?: boolean;
   /** The built web pages the gateway serves at `/` (without it, pages answer 503). */
   webRoot?: string;
   /** Where the gateway listens (default 127.0.0.1): other network namespaces need an address of ours. */
@@ -31,7 +39,7 @@ export interface StackOptions {
   smtpUrl?: string;
   /** How soon the notifier gives up on an event it cannot handle (by default as in production: 10 deliveries, from 1 s apart). */
   notifier?: Partial<Pick<NotifierOptions, 'maxDeliveries' | 'retryDelayMs'>>;
-  /** Runs tunnel-sync too, keeping this file for the stack's first tunnel box. */
+  /** Runs tunnel-sync too, keeping this file (and the other two beside it) for the stack's first tunnel box. */
   authorizedKeysFile?: string;
   /** The group tunnel-sync gives the file (default `tunnel`, which the tunnel box's setup.sh creates). */
   tunnelGroup?: string;
@@ -64,8 +72,10 @@ export interface Stack {
   routes: StackRoute[];
   /** The key pair accounts signs access tokens with, so a test can mint tokens accounts never would (expired ones). */
   signingKeys: { privateKey: string; publicKey: string };
-  /** The tunnel box the sessions service leases ports on (by default with a fresh host key). */
-  tunnelBox: SessionsOptions['boxes'][number];
+  /** The first tunnel box the sessions service leases ports on (by default with a fresh host key). */
+  tunnelBox: TunnelBoxAnnouncement;
+  /** Starts a tunnel-sync for a box, keeping its files, as the stack's own one is started. */
+  startTunnelSync(box: TunnelBoxAnnouncement, authorizedKeysFile: string, overrides?: Partial<TunnelSyncOptions>): Promise<Server>;
   close(): Promise<void>;
 }
 
@@ -119,13 +129,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const keys = await listen(keysApp, {
     ...bus, mongoUrl: databaseUrl(mongoUrl, `${run}_keys`), queue: queues.keys, jwtPublicKey: signing.publicKey, serviceToken,
   }, { service: 'keys', routes, logDestination });
-  const boxes = sessionsSettings?.boxes ?? [{
-    tunnelHost: '127.0.0.1', tunnelPort: 2222, hostKey: (await generateSshKey('ed25519', undefined, 'root@tunnel-box')).publicKey,
-    ports: { first: 20000, last: 29999 },
+  const boxes = options.boxes ?? [{
+    boxId: 'box-1', tunnelHost: '127.0.0.1', tunnelPort: 2222, hostKey: (await generateSshKey('ed25519', undefined, 'root@tunnel-box')).publicKey,
+    portRange: { from: 20000, to: 29999 },
   }];
   const sessions = await listen(sessionsApp, {
     ...bus, mongoUrl: databaseUrl(mongoUrl, `${run}_sessions`), queue: queues.sessions, jwtPublicKey: signing.publicKey, serviceToken,
-    ...sessionsSettings, boxes,
+    boxSilenceMs: options.liveBoxes ? 3000 : 24 * 3_600_000, ...sessionsSettings,
   }, { service: 'sessions', routes, logDestination });
   const gateway = await listen(gatewayApp, {
     upstreams: { accounts: accounts.url, keys: keys.url, sessions: sessions.url, ...extraUpstreams },
@@ -136,25 +146,33 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     ...bus, mongoUrl: databaseUrl(mongoUrl, `${run}_notifier`), queue: queues.notifier, smtpUrl,
     mailFrom: 'tmux.me <invitations@tmux.test>', publicUrl: gateway.url, ...options.notifier,
   }, { service: 'notifier', routes, logDestination }) : undefined;
-  const tunnelSync = authorizedKeysFile ? await listen(tunnelSyncApp, {
-    ...bus, mongoUrl: databaseUrl(mongoUrl, `${run}_tunnel_sync`), queue: queues.tunnelSync, tunnelHost: boxes[0]!.tunnelHost,
-    authorizedKeysFile, tunnelGroup, serviceToken, keysUrl: keys.url, sessionsUrl: sessions.url,
-  }, { service: 'tunnelSync', routes, logDestination }) : undefined;
+  const startTunnelSync = async ({ boxId, tunnelHost, ...announced }: TunnelBoxAnnouncement, file: string, overrides: Partial<TunnelSyncOptions> = {}) => (await listen(tunnelSyncApp, {
+    ...bus, mongoUrl: databaseUrl(mongoUrl, `${run}_tunnel_sync_${boxId.replace(/\W/g, '_')}`), queue: `${queues.tunnelSync}.${boxId}`, boxId, tunnelHost,
+    authorizedKeysFile: file, tunnelGroup, serviceToken, keysUrl: keys.url, sessionsUrl: sessions.url,
+    ...(options.liveBoxes ? { heartbeat: { ...announced, draining: false, intervalMs: 1000, sshd: { host: '127.0.0.1', port: announced.tunnelPort } } } : {}),
+    ...overrides,
+  }, { service: 'tunnelSync', routes, logDestination })).server;
+  const tunnelSync = authorizedKeysFile ? await startTunnelSync(boxes[0]!, authorizedKeysFile, { queue: queues.tunnelSync }) : undefined;
+  // Without live boxes, one heartbeat each stands in for the boxes' tunnel-syncs.
+  for (const box of options.liveBoxes ? [] : boxes) await announceTunnelBox(amqpUrl, exchanges.exchange, box);
+  const announced = options.liveBoxes ? (tunnelSync ? 1 : 0) : boxes.length;
+  await eventually(async () => (await sessions.server.db.collection('boxes').countDocuments()) >= announced, 20_000);
 
   return {
     gatewayUrl: gateway.url,
     exchange: exchanges.exchange,
     deadLetterExchange: exchanges.deadLetterExchange,
     servers: {
-      accounts: accounts.server, keys: keys.server, sessions: sessions.server, gateway: gateway.server, notifier: notifier?.server, tunnelSync: tunnelSync?.server,
+      accounts: accounts.server, keys: keys.server, sessions: sessions.server, gateway: gateway.server, notifier: notifier?.server, tunnelSync,
     },
     queues,
     routes,
     signingKeys: signing,
     tunnelBox: boxes[0]!,
+    startTunnelSync,
     async close() {
       await gateway.server.close();
-      await Promise.all([notifier?.server.close(), tunnelSync?.server.close()]);
+      await Promise.all([notifier?.server.close(), tunnelSync?.close()]);
       await Promise.all([accounts.server.close(), keys.server.close(), sessions.server.close()]);
     },
   };

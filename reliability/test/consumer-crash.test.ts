@@ -31,7 +31,8 @@ beforeAll(async () => {
   const long = 30 * 60_000;
   stack = await startStack({
     mongoUrl: process.env.TEST_MONGODB_URL!, amqpUrl: testAmqpUrl(), exchanges: { exchange: 'tmuxme.events', deadLetterExchange: 'tmuxme.dlx' },
-    sessions: { boxes: [{ tunnelHost, tunnelPort: 22, hostKey: ed25519PublicKeyLine(), ports: { first: 20000, last: 29999 } }], leaseTtlMs: long, sessionTtlMs: long },
+    boxes: [{ boxId: tunnelHost, tunnelHost, tunnelPort: 22, hostKey: ed25519PublicKeyLine(), portRange: { from: 20000, to: 29999 } }],
+    sessions: { leaseTtlMs: long, sessionTtlMs: long },
   });
   spy = await EventSpy.start(testAmqpUrl(), stack.exchange);
 });
@@ -47,7 +48,7 @@ afterAll(async () => {
 async function startTunnelSync(database: string) {
   const port = await freePort();
   const service = startServiceProcess('tunnel-sync', {
-    PORT: String(port), LOG_LEVEL: 'error', MONGODB_URI: database, AMQP_URL: brokerUrl, TUNNEL_HOST: tunnelHost,
+    PORT: String(port), LOG_LEVEL: 'error', MONGODB_URI: database, AMQP_URL: brokerUrl, TUNNEL_HOST: tunnelHost, TUNNEL_HOST_KEY: ed25519PublicKeyLine(),
     AUTHORIZED_KEYS_FILE: folder.file, TUNNEL_GROUP: folder.group,
     // A checkpoint every 40 changes: the restart loads a checkpoint plus a log, as it would after a long run.
     CHECKPOINT_EVERY: '40',

@@ -1,11 +1,12 @@
 import { dirname, join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
-import { KeyAdded, KeyRemoved, PortLeased, PortReleased, SessionDeclared, SessionEnded, UserDeleted } from '@tmuxme/events';
+import { KeyAdded, KeyRemoved, PortLeased, PortReleased, SessionDeclared, SessionEnded, SessionMoved, UserDeleted } from '@tmuxme/events';
 import { busPlugin, databasePlugin, healthPlugin, on, serviceAuthPlugin, subscriptionsPlugin } from '@tmuxme/service-kit';
 import { ProjectionStore } from './model/projection-store.js';
 import { Projection } from './domain/projection.js';
 import { SnapshotSource } from './domain/snapshot-source.js';
+import { BoxHeartbeat, type BoxAnnouncement } from './domain/box-heartbeat.js';
 import { addKeyOnKeyAdded } from './events/add-key-on-key-added.js';
 import { removeKeyOnKeyRemoved } from './events/remove-key-on-key-removed.js';
 import { addLeaseOnPortLeased } from './events/add-lease-on-port-leased.js';
@@ -13,6 +14,7 @@ import { releaseLeaseOnPortReleased } from './events/release-lease-on-port-relea
 import { forgetUserOnUserDeleted } from './events/forget-user-on-user-deleted.js';
 import { admitGuestsOnSessionDeclared } from './events/admit-guests-on-session-declared.js';
 import { closeSessionOnSessionEnded } from './events/close-session-on-session-ended.js';
+import { admitGuestsOnSessionMoved } from './events/admit-guests-on-session-moved.js';
 import { internalConvergeRoutes } from './routes/internal-converge.js';
 
 declare module 'fastify' {
@@ -27,10 +29,20 @@ export interface TunnelSyncOptions {
   amqpUrl: string;
   exchange?: string;
   deadLetterExchange?: string;
-  /** This box's host name as sessions stamps it on leases and sessions; those of other boxes are ignored. */
+  /** This box's host name: guests and hosts reach the box by it, and events from before box ids name the box by it. */
   tunnelHost: string;
-  /** The box's own queue, since every box needs every event; default `tunnel-sync.<tunnelHost>`. */
+  /**
+   * This box's id (see `boxIdPattern` in @tmuxme/events): sessions stamps it on the box's leases and sessions,
+   * and only those reach the box's queue. Default: tunnelHost in lower case.
+   */
+  boxId?: string;
+  /** The box's own queue; default `tunnel-sync.<boxId>`. */
   queue?: string;
+  /**
+   * What the box announces to sessions every `intervalMs` (default 5 s), while `sshd` (where its sshd listens)
+   * answers: sessions leases ports only on boxes it hears from. Without it the box announces nothing.
+   */
+  heartbeat?: Omit<BoxAnnouncement, 'boxId' | 'tunnelHost'> & { intervalMs?: number; sshd?: { host: string; port: number } };
   /** The tunnel user's: hosts of public leases. */
   authorizedKeysFile: string;
   /** The private tunnel user's: hosts of private leases. Default `private_authorized_keys` beside authorizedKeysFile. */
@@ -52,16 +64,18 @@ export interface TunnelSyncOptions {
  * from key, lease and session events, and from the keys and sessions snapshots at start and on demand.
  */
 const tunnelSyncApp: FastifyPluginAsync<TunnelSyncOptions> = async (app, options) => {
-  const { tunnelHost, serviceToken, keysUrl, sessionsUrl, authorizedKeysFile } = options;
+  const { tunnelHost, serviceToken, keysUrl, sessionsUrl, authorizedKeysFile, heartbeat } = options;
+  const boxId = options.boxId ?? tunnelHost.toLowerCase();
   const beside = (name: string) => join(dirname(authorizedKeysFile), name);
   await app.register(healthPlugin, { service: 'tunnel-sync' });
   await app.register(databasePlugin, { url: options.mongoUrl });
 
   const store = new ProjectionStore(app.db);
-  const snapshots = serviceToken && keysUrl && sessionsUrl ? new SnapshotSource({ keysUrl, sessionsUrl, serviceToken, tunnelHost }) : undefined;
+  const snapshots = serviceToken && keysUrl && sessionsUrl ? new SnapshotSource({ keysUrl, sessionsUrl, serviceToken, boxId }) : undefined;
   const projection = new Projection({
     state: await store.load(),
     store,
+    boxId,
     tunnelHost,
     authorizedKeysFile,
     privateAuthorizedKeysFile: options.privateAuthorizedKeysFile ?? beside('private_authorized_keys'),
@@ -84,7 +98,8 @@ const tunnelSyncApp: FastifyPluginAsync<TunnelSyncOptions> = async (app, options
   await app.register(busPlugin, { url: options.amqpUrl, producer: 'tunnel-sync', exchange: options.exchange, deadLetterExchange: options.deadLetterExchange });
   await app.register(serviceAuthPlugin, { serviceToken: serviceToken ?? '' });
   await app.register(subscriptionsPlugin, {
-    queue: options.queue ?? `tunnel-sync.${tunnelHost}`,
+    queue: options.queue ?? `tunnel-sync.${boxId}`,
+    boxId,
     // One at a time keeps the queue's order, and keeps writes to the projection from overlapping.
     prefetch: 1,
     subscriptions: [
@@ -95,8 +110,18 @@ const tunnelSyncApp: FastifyPluginAsync<TunnelSyncOptions> = async (app, options
       on(UserDeleted, forgetUserOnUserDeleted(projection)),
       on(SessionDeclared, admitGuestsOnSessionDeclared(projection)),
       on(SessionEnded, closeSessionOnSessionEnded(projection)),
+      on(SessionMoved, admitGuestsOnSessionMoved(projection)),
     ],
   });
+  if (heartbeat) {
+    const { intervalMs = 5000, sshd, ...announced } = heartbeat;
+    const beats = new BoxHeartbeat({
+      bus: app.bus, box: { ...announced, boxId, tunnelHost }, intervalMs, sshd, liveLeases: () => projection.liveLeases, logger: app.log,
+    });
+    app.addHook('onReady', async () => beats.start());
+    // Before the bus closes (onClose hooks run in reverse order of registration): the last one says "no more leases".
+    app.addHook('onClose', () => beats.stop());
+  }
   await app.register(internalConvergeRoutes, { projection });
   // Right even after missed events: a new box, a restart, a queue that was purged.
   if (snapshots) app.addHook('onReady', async () => void projection.convergeUntilDone());

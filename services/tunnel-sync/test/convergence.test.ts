@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSigner, generateSigningKeys, type Principal } from '@tmuxme/auth';
-import { buildApp, generateSshKey, testAmqpUrl, testExchanges, testMongoUrl, uniqueName } from '@tmuxme/testing';
+import { announceTunnelBox, buildApp, eventually, generateSshKey, testAmqpUrl, testExchanges, testMongoUrl, uniqueName } from '@tmuxme/testing';
 import keysApp from '@tmuxme/keys/app';
 import sessionsApp from '@tmuxme/sessions/app';
 import { ensureTunnelAccount, snapshotGate } from './support.js';
@@ -58,10 +58,15 @@ beforeAll(async () => {
   file = join(dir, 'authorized_keys');
   const common = { amqpUrl: testAmqpUrl(), jwtPublicKey: signing.publicKey, serviceToken };
   keys = await buildApp(keysApp, { ...common, ...testExchanges(), mongoUrl: testMongoUrl(uniqueName('keys')), queue: uniqueName('keys') });
+  const sessionsExchanges = testExchanges();
   sessions = await buildApp(sessionsApp, {
-    ...common, ...testExchanges(), mongoUrl: testMongoUrl(uniqueName('sessions')), queue: uniqueName('sessions'),
-    boxes: [{ tunnelHost, tunnelPort: 22, hostKey: (await generateSshKey()).publicKey, ports: { first: 20000, last: 29999 } }],
+    ...common, ...sessionsExchanges, mongoUrl: testMongoUrl(uniqueName('sessions')), queue: uniqueName('sessions'), boxSilenceMs: 10 * 60_000,
   });
+  // The box announces itself to sessions as its heartbeat would; this file's tunnel-sync runs without one.
+  await announceTunnelBox(testAmqpUrl(), sessionsExchanges.exchange, {
+    boxId: tunnelHost, tunnelHost, tunnelPort: 22, hostKey: (await generateSshKey()).publicKey, portRange: { from: 20000, to: 29999 },
+  });
+  await eventually(() => sessions.db.collection('boxes').findOne({ _id: tunnelHost as never }));
   gate = await snapshotGate(await keys.listen({ port: 0, host: '127.0.0.1' }), await sessions.listen({ port: 0, host: '127.0.0.1' }));
 }, 60_000);
 
@@ -145,7 +150,8 @@ describe('convergence from the snapshots', () => {
       const [line] = await fileSettles(joinFile, (found) => found.some((l) => l.endsWith(joinComment(dave, daveKey.id))));
       expect(line).toBe(`restrict,port-forwarding,${[publicLease.port, privateLease.port].sort((a, b) => a - b).map((port) => `permitopen="127.0.0.1:${port}"`).join(',')},`
         + `command="/usr/local/bin/tunnel-hold" ${daveKey.key} ${joinComment(dave, daveKey.id)}`);
-      expect(await keyLines(privateFile)).toEqual([
+      // Each file has its own writer: the private one may land a moment after the join file.
+      expect(await fileSettles(privateFile, (found) => found.length > 0)).toEqual([
         `restrict,port-forwarding,permitlisten="${privateLease.port}",command="/usr/local/bin/tunnel-hold" ${carolKey.key} tmuxme:${carol.userId}:${carolKey.id}`,
       ]);
       expect((await keyLines(join(freshDir, 'authorized_keys'))).filter((l) => l.includes(carol.userId))).toEqual([

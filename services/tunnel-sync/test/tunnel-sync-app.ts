@@ -9,6 +9,8 @@ import { buildApp, eventually, freePort, generateSshKey, testAmqpUrl, testExchan
 import tunnelSyncApp, { type TunnelSyncOptions } from '../src/app.js';
 
 export const tunnelHost = 'box-a.tunnel.test';
+/** The box's id, unless an option names another: its host name, as the app takes it by default. */
+export const boxId = tunnelHost;
 
 export function tunnelSyncOptions(authorizedKeysFile: string, overrides: Partial<TunnelSyncOptions> = {}): TunnelSyncOptions {
   return {
@@ -48,23 +50,23 @@ export async function producer(options: Pick<TunnelSyncOptions, 'exchange' | 'de
     /** `private` left out is how a lease from before private leases looks. */
     portLeased: (user: User, leaseId: string, port: number, { host = tunnelHost, private: isPrivate }: { host?: string; private?: boolean } = {}) =>
       bus.publish(createEnvelope(PortLeased, {
-        leaseId, userId: user.userId, username: user.username, tunnelHost: host, port, expiresAt: new Date(Date.now() + 600_000).toISOString(),
+        leaseId, userId: user.userId, username: user.username, boxId: host, tunnelHost: host, port, expiresAt: new Date(Date.now() + 600_000).toISOString(),
         ...(isPrivate === undefined ? {} : { private: isPrivate }),
       }, from('sessions'))),
     portReleased: (user: User, leaseId: string, port: number, { host = tunnelHost }: { host?: string } = {}) => bus.publish(createEnvelope(PortReleased, {
-      leaseId, userId: user.userId, username: user.username, tunnelHost: host, port,
+      leaseId, userId: user.userId, username: user.username, boxId: host, tunnelHost: host, port,
     }, from('sessions'))),
     sessionDeclared: (host: User, sessionId: string, port: number, guests: User[], { box = tunnelHost, private: isPrivate = false } = {}) => {
       const jump = `ssh -J join@${box} -o HostKeyAlias=${box}:${port} -p ${port} tmuxme@127.0.0.1`;
       return bus.publish(createEnvelope(SessionDeclared, {
         sessionId, host: { userId: host.userId, username: host.username },
         guests: guests.map(({ userId, username }) => ({ userId, username, access: 'rw' as const })),
-        tunnelHost: box, tunnelPort: 22, port, private: isPrivate,
+        boxId: box, tunnelHost: box, tunnelPort: 22, port, private: isPrivate,
         joinCommand: isPrivate ? jump : `ssh -p ${port} tmuxme@${box}`, jumpJoinCommand: jump,
       }, from('sessions')));
     },
-    sessionEnded: (sessionId: string, reason: 'ended' | 'expired' | 'account-deleted' = 'ended') =>
-      bus.publish(createEnvelope(SessionEnded, { sessionId, reason }, from('sessions'))),
+    sessionEnded: (sessionId: string, reason: 'ended' | 'expired' | 'account-deleted' = 'ended', box = boxId) =>
+      bus.publish(createEnvelope(SessionEnded, { sessionId, boxId: box, reason }, from('sessions'))),
     userDeleted: (user: User) => bus.publish(createEnvelope(UserDeleted, { userId: user.userId, username: user.username }, from('accounts'))),
   };
 }

@@ -80,14 +80,21 @@ export class ProjectionState implements JoinAuthorizedKeysState {
       }
       case 'session': {
         const { sessionId, hostUserId, port, guestUserIds } = change;
-        if (this.sessionMap.has(sessionId) || this.endedSessions.has(sessionId) || this.deletedUsers.has(hostUserId)) return false;
+        // A session that moves back to a box it left comes again with its new port.
+        if (this.sessionMap.get(sessionId)?.port === port || this.endedSessions.has(sessionId) || this.deletedUsers.has(hostUserId)) return false;
         this.sessionMap.set(sessionId, { sessionId, hostUserId, port, guestUserIds: [...guestUserIds] });
         return true;
       }
       case 'key-removed':
         return tombstone(this.removedKeys, this.keyMap, change.keyId);
-      case 'lease-released':
+      case 'lease-released': {
+        const lease = this.leaseMap.get(change.leaseId);
+        // Its session ended, or moved to another box (and may come back later, so it gets no tombstone).
+        for (const [id, session] of this.sessionMap) {
+          if (session.hostUserId === lease?.userId && session.port === lease.port) this.sessionMap.delete(id);
+        }
         return tombstone(this.releasedLeases, this.leaseMap, change.leaseId);
+      }
       case 'session-ended':
         return tombstone(this.endedSessions, this.sessionMap, change.sessionId);
       case 'user-deleted':

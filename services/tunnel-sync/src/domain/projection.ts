@@ -11,7 +11,9 @@ import { sameHost, type SnapshotSource } from './snapshot-source.js';
 export interface ProjectionDeps {
   state: ProjectionState;
   store: ProjectionStore;
-  /** Which leases are this box's: the `tunnelHost` that sessions stamps on them. */
+  /** Which leases and sessions are this box's: the `boxId` that sessions stamps on them. */
+  boxId: string;
+  /** The box's host name, which named the box in events from before box ids. */
   tunnelHost: string;
   authorizedKeysFile: string;
   privateAuthorizedKeysFile: string;
@@ -23,6 +25,12 @@ export interface ProjectionDeps {
   /** Log entries after which the state is checkpointed, which keeps loading at start quick. */
   checkpointEvery: number;
   logger: FastifyBaseLogger;
+}
+
+/** Where an event says its lease or session is; events from before box ids name the box by host name alone. */
+interface OnBox {
+  boxId?: string;
+  tunnelHost: string;
 }
 
 export interface ConvergeReport {
@@ -85,21 +93,35 @@ export class Projection {
     return this.change({ op: 'key-removed', keyId });
   }
 
-  /** Leases on other boxes are none of this box's business. */
-  async lease({ leaseId, userId, tunnelHost, port, private: isPrivate = false }: { leaseId: string; userId: string; tunnelHost: string; port: number; private?: boolean }) {
-    if (sameHost(tunnelHost, this.deps.tunnelHost)) await this.change({ op: 'lease', leaseId, userId, port, private: isPrivate });
+  /** Leases on other boxes are none of this box's business (the queue's bindings keep them out; this checks). */
+  async lease({ leaseId, userId, port, private: isPrivate = false, ...box }: { leaseId: string; userId: string; port: number; private?: boolean } & OnBox) {
+    if (this.isOurs(box)) await this.change({ op: 'lease', leaseId, userId, port, private: isPrivate });
   }
 
-  async release({ leaseId, tunnelHost }: { leaseId: string; tunnelHost: string }) {
-    if (sameHost(tunnelHost, this.deps.tunnelHost)) await this.change({ op: 'lease-released', leaseId });
+  async release({ leaseId, ...box }: { leaseId: string } & OnBox) {
+    if (this.isOurs(box)) await this.change({ op: 'lease-released', leaseId });
   }
 
   /** Sessions on other boxes are none of this box's business either. */
-  async declareSession({ sessionId, host, guests, tunnelHost, port }: {
-    sessionId: string; host: { userId: string }; guests: readonly { userId: string }[]; tunnelHost: string; port: number;
-  }) {
-    if (!sameHost(tunnelHost, this.deps.tunnelHost)) return;
+  async declareSession({ sessionId, host, guests, port, ...box }: {
+    sessionId: string; host: { userId: string }; guests: readonly { userId: string }[]; port: number;
+  } & OnBox) {
+    if (!this.isOurs(box)) return;
     await this.change({ op: 'session', sessionId, hostUserId: host.userId, port, guestUserIds: guests.map((guest) => guest.userId) });
+  }
+
+  /** A session moved here from a box its host lost: its guests may take the jump path to its new port. */
+  moveSession({ sessionId, host, guests, to }: { sessionId: string; host: { userId: string }; guests: readonly { userId: string }[]; to: OnBox & { port: number } }) {
+    return this.declareSession({ sessionId, host, guests, ...to });
+  }
+
+  /** Leases held on this box now, for its heartbeat. */
+  get liveLeases(): number {
+    return this.deps.state.size.leases;
+  }
+
+  private isOurs({ boxId, tunnelHost }: OnBox): boolean {
+    return boxId === undefined ? sameHost(tunnelHost, this.deps.tunnelHost) : boxId === this.deps.boxId;
   }
 
   /** SessionEnded names no box, so every box keeps the tombstone: a late SessionDeclared then changes nothing. */

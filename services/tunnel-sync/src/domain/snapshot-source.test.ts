@@ -18,22 +18,22 @@ beforeAll(async () => {
       // Sent in two writes split mid-line, as a real stream may arrive.
       response.write(keysBody.slice(0, 10));
       response.end(keysBody.slice(10));
-    } else if (request.url?.startsWith('/internal/v1/snapshot/sessions?tunnelHost=BOX.test')) {
+    } else if (request.url?.startsWith('/internal/v1/snapshot/sessions?boxId=box-1')) {
       response.end(`${JSON.stringify(session)}\n{"end":true,"count":1}\n`);
     } else {
       // One lease line from before private leases, without the field: public.
-      const lines = [{ ...lease, private: true }, { ...lease, leaseId: 'l2', tunnelHost: 'other.test' }, { ...lease, leaseId: 'l3', port: 20003 }];
-      response.end(`${lines.map((line) => JSON.stringify(line)).join('\n')}\n{"end":true,"count":3}\n`);
+      const lines = [{ ...lease, private: true }, { ...lease, leaseId: 'l3', port: 20003 }];
+      response.end(`${lines.map((line) => JSON.stringify(line)).join('\n')}\n{"end":true,"count":2}\n`);
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  source = new SnapshotSource({ keysUrl: url, sessionsUrl: url, serviceToken: 'token', tunnelHost: 'BOX.test' });
+  source = new SnapshotSource({ keysUrl: url, sessionsUrl: url, serviceToken: 'token', boxId: 'box-1' });
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 describe('snapshot source', () => {
-  it('reads the three streams whole, and keeps only this box\'s leases', async () => {
+  it('reads the three streams whole', async () => {
     keysBody = `${JSON.stringify(key)}\n{"end":true,"count":1}\n`;
     expect(await source.read()).toEqual({
       keys: [{ keyId: 'k1', userId: 'u1', key: 'ssh-ed25519 AAAA' }],
@@ -53,7 +53,7 @@ describe('snapshot source', () => {
     keysBody = `${JSON.stringify(key)}\n{"end":true,"count":1}\n`;
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     // This server answers another box's sessions path with lease lines.
-    const elsewhere = new SnapshotSource({ keysUrl: url, sessionsUrl: url, serviceToken: 'token', tunnelHost: 'elsewhere.test' });
-    await expect(elsewhere.read()).rejects.toThrow(/snapshot\/sessions\?tunnelHost=elsewhere.test sent a line that is not a snapshot item/);
+    const elsewhere = new SnapshotSource({ keysUrl: url, sessionsUrl: url, serviceToken: 'token', boxId: 'elsewhere' });
+    await expect(elsewhere.read()).rejects.toThrow(/snapshot\/sessions\?boxId=elsewhere sent a line that is not a snapshot item/);
   });
 });

@@ -7,13 +7,13 @@ export interface SnapshotSourceOptions {
   sessionsUrl: string;
   /** Presented as `Authorization: Service <token>`. */
   serviceToken: string;
-  tunnelHost: string;
+  boxId: string;
 }
 
 const Id = Type.String({ minLength: 1 });
 const KeyItem = Type.Object({ keyId: Id, userId: Id, key: Type.String() });
 // `private` is optional so a box still converges against a sessions service from before private leases.
-const LeaseItem = Type.Object({ leaseId: Id, userId: Id, tunnelHost: Type.String(), port: Type.Integer(), private: Type.Optional(Type.Boolean()) });
+const LeaseItem = Type.Object({ leaseId: Id, userId: Id, port: Type.Integer(), private: Type.Optional(Type.Boolean()) });
 const SessionItem = Type.Object({ sessionId: Id, hostUserId: Id, port: Type.Integer(), guestUserIds: Type.Array(Id) });
 
 export const sameHost = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -26,8 +26,8 @@ export class SnapshotSource {
   constructor(private readonly options: SnapshotSourceOptions) {}
 
   async read(signal?: AbortSignal): Promise<Snapshot> {
-    const { keysUrl, sessionsUrl, tunnelHost } = this.options;
-    const ofBox = `?${new URLSearchParams({ tunnelHost })}`;
+    const { keysUrl, sessionsUrl, boxId } = this.options;
+    const ofBox = `?${new URLSearchParams({ boxId })}`;
     const sessionsBase = `${sessionsUrl.replace(/\/$/, '')}/internal/v1/snapshot`;
     const [keys, leases, sessions] = await Promise.all([
       this.all(`${keysUrl.replace(/\/$/, '')}/internal/v1/snapshot/keys`, KeyItem, signal),
@@ -36,8 +36,7 @@ export class SnapshotSource {
     ]);
     return {
       keys: keys.map(({ keyId, userId, key }) => ({ keyId, userId, key })),
-      leases: leases.filter((l) => sameHost(l.tunnelHost, tunnelHost))
-        .map(({ leaseId, userId, port, private: isPrivate = false }) => ({ leaseId, userId, port, private: isPrivate })),
+      leases: leases.map(({ leaseId, userId, port, private: isPrivate = false }) => ({ leaseId, userId, port, private: isPrivate })),
       sessions: sessions.map(({ sessionId, hostUserId, port, guestUserIds }) => ({ sessionId, hostUserId, port, guestUserIds })),
     };
   }
