@@ -75,6 +75,9 @@ export function localEnvironment(service: string, local: LocalDeployment): Recor
     if (value === '0.0.0.0') return '127.0.0.1';
     const url = composeUrl(value, compose);
     if (url) return localUrl(url, local);
+    // `service:port` without a scheme (tunnel-sync's SSHD_ADDRESS), which URL would read as a scheme.
+    const hostPort = /^([a-z0-9][a-z0-9-]*):(\d+)$/.exec(value);
+    if (hostPort && hostPort[1]! in compose.services) return `127.0.0.1:${local.ports[hostPort[1]!] ?? hostPort[2]}`;
     const secret = secretFileFor(service, value, compose, local.secretsDir);
     if (secret) {
       const content = readFileSync(secret, 'utf8');

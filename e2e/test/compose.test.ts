@@ -164,7 +164,8 @@ describe('compose.yaml', () => {
       const talksTo = composeHostsOf(name, compose, secretsDir).filter((host) => host !== name);
       expect([name, talksTo.filter((host) => !(host in service.dependsOn))]).toEqual([name, []]);
     }
-    expect(compose.services['sessions']!.dependsOn).toHaveProperty('tunnel-box', 'service_healthy');
+    // Boxes announce themselves: sessions waits for none.
+    expect(compose.services['sessions']!.dependsOn).not.toHaveProperty('tunnel-box');
   });
 
   it('lets the stateless services scale: no host port, no fixed name', () => {
@@ -173,10 +174,11 @@ describe('compose.yaml', () => {
     expect(publishing).toEqual(['gateway', 'mailpit', 'rabbitmq', 'tunnel-box']);
     // Pages for the operator only: on the host's loopback.
     for (const name of ['mailpit', 'rabbitmq']) expect(compose.services[name]!.ports).toEqual([expect.stringMatching(/^127\.0\.0\.1:/)]);
-    // Each box has a queue of its own, named after the host name sessions stamps on its leases.
-    const named = loadCompose({ TUNNEL_HOST: 'box-2.example.org' });
-    expect(environmentOf(named.services['tunnel-sync']!).TUNNEL_HOST).toBe('box-2.example.org');
-    expect(environmentOf(named.services['sessions']!).TUNNEL_HOST).toBe('box-2.example.org');
+    // Each box has a queue of its own, named after its BOX_ID (by default its host name); sessions configures no box.
+    const named = loadCompose({ TUNNEL_HOST: 'box-2.example.org', BOX_ID: 'box-2' });
+    expect(environmentOf(named.services['tunnel-sync']!)).toMatchObject({ TUNNEL_HOST: 'box-2.example.org', BOX_ID: 'box-2' });
+    expect(environmentOf(compose.services['tunnel-sync']!).BOX_ID).toBe('');
+    expect(Object.keys(environmentOf(named.services['sessions']!)).filter((name) => name.startsWith('TUNNEL_'))).toEqual([]);
   });
 });
 
@@ -248,10 +250,14 @@ describe("the images' start commands, run here as plain processes with compose's
     const { user: hana } = await api.signup(uniqueName('hana'));
     const key = await generateSshKey('ed25519');
     expect((await hana.request('POST', '/api/v1/user/keys', { title: 'laptop', key: key.publicKey })).status).toBe(201);
-    const lease = await hana.request('GET', '/api/v1/pairing/port');
+    // The box is in rotation once its tunnel-sync's first heartbeat reached sessions.
+    const lease = (await eventually(async () => {
+      const answer = await hana.request('GET', '/api/v1/pairing/port');
+      return answer.status === 200 ? answer : undefined;
+    }, 30_000))!;
     const boxDir = local.volumes['tunnel-box']!;
     const hostKey = readFileSync(join(boxDir, 'ssh_host_ed25519_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
-    expect(lease.json).toMatchObject({ tunnelHost: '127.0.0.1', tunnelPort: local.ports['tunnel-box'], tunnelHostKey: hostKey });
+    expect(lease.json).toMatchObject({ boxId: '127.0.0.1', tunnelHost: '127.0.0.1', tunnelPort: local.ports['tunnel-box'], tunnelHostKey: hostKey });
     const authorizedKeys = join(boxDir, 'authorized_keys');
     await eventually(() => readFileSync(authorizedKeys, 'utf8').includes(`permitlisten="${lease.json.port}"`), 20_000);
     const { uid, gid, mode } = statSync(authorizedKeys);
