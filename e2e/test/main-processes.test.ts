@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { generateSigningKeys } from '@tmuxme/auth';
-import { ed25519PublicKeyLine, freePort, testAmqpUrl, uniqueName } from '@tmuxme/testing';
+import { freePort, testAmqpUrl, uniqueName } from '@tmuxme/testing';
 import { startServiceProcess, untilReady, type ServiceProcess } from '../src/index.js';
 
 /**
@@ -30,7 +30,7 @@ describe('service processes', () => {
   it.each([
     ['accounts', { JWT_PRIVATE_KEY: keys.privateKey, JWT_PUBLIC_KEY: keys.publicKey, MONGODB_URI: database('accounts') }],
     ['keys', { JWT_PUBLIC_KEY: keys.publicKey, MONGODB_URI: database('keys') }],
-    ['sessions', { JWT_PUBLIC_KEY: keys.publicKey, MONGODB_URI: database('sessions'), TUNNEL_HOST_KEY: ed25519PublicKeyLine() }],
+    ['sessions', { JWT_PUBLIC_KEY: keys.publicKey, MONGODB_URI: database('sessions') }],
     ['gateway', {}],
   ])('%s starts, answers /readyz and stops cleanly on SIGTERM', async (service, env) => {
     const port = await freePort();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
-  bindingKeysFor, createEnvelope, KeyAdded, parseEnvelope, PortLeased, allEvents, routingKeyFor, routingKeyOf, InvalidEventError, TunnelBoxHeartbeat,
+  bindingKeysFor, createEnvelope, portRangeFlaw, KeyAdded, parseEnvelope, PortLeased, allEvents, routingKeyFor, routingKeyOf, InvalidEventError, TunnelBoxHeartbeat,
 } from './index.js';
 
 describe('event envelope', () => {
@@ -49,5 +49,12 @@ describe('routing by box', () => {
     const check = (boxId: string) => () => parseEnvelope(JSON.parse(JSON.stringify(createEnvelope(TunnelBoxHeartbeat, heartbeat(boxId), { producer: 'tunnel-sync' }))), allEvents);
     expect(check('box-1.example.org')).not.toThrow();
     for (const bad of ['#', 'box.*', 'Box-1', '-box', 'box..', '']) expect(check(bad)).toThrow(InvalidEventError);
+  });
+
+  it("finds what is wrong with a box's port range", () => {
+    expect(portRangeFlaw({ tunnelPort: 2222, portRange: { from: 20000, to: 29999 } })).toBeUndefined();
+    expect(portRangeFlaw({ tunnelPort: 2222, portRange: { from: 80, to: 90 } })).toContain('within 1024-65535');
+    expect(portRangeFlaw({ tunnelPort: 2222, portRange: { from: 30000, to: 20000 } })).toContain('lowest first');
+    expect(portRangeFlaw({ tunnelPort: 20022, portRange: { from: 20000, to: 29999 } })).toContain("own sshd port 20022");
   });
 });

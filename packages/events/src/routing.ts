@@ -16,3 +16,14 @@ export function bindingKeysFor(contract: EventContract, boxId?: string): string[
   if (!contract.perBox) return [contract.routingKey];
   return [boxId === undefined ? `${contract.routingKey}.#` : `${contract.routingKey}.${boxId}`];
 }
+
+/**
+ * What is wrong with a box's port range, in words, or undefined: below 1024 the tunnel user could not
+ * listen, and the box's own sshd port cannot be lent out. Sessions leaves such a box out of rotation,
+ * and tunnel-sync refuses to start with it.
+ */
+export function portRangeFlaw({ tunnelPort, portRange: { from, to } }: { tunnelPort: number; portRange: { from: number; to: number } }): string | undefined {
+  if (from < 1024 || to > 65535 || from > to) return `the port range ${from}-${to} must lie within 1024-65535, lowest first`;
+  if (tunnelPort >= from && tunnelPort <= to) return `the port range ${from}-${to} holds the box's own sshd port ${tunnelPort}`;
+  return undefined;
+}

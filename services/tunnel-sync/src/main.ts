@@ -1,12 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadConfig } from '@tmuxme/config';
+import { portRangeFlaw } from '@tmuxme/events';
 import { runService } from '@tmuxme/service-kit';
 import app from './app.js';
 import { configSchema } from './config.js';
 
 const config = loadConfig(configSchema);
 const [from, to] = config.TUNNEL_PORT_RANGE.split('-').map(Number) as [number, number];
+const rangeFlaw = portRangeFlaw({ tunnelPort: config.TUNNEL_PORT, portRange: { from, to } });
+if (rangeFlaw) {
+  // sessions would leave the box out of rotation for it: better to say so now than to announce in vain.
+  console.error(`tunnel-sync: TUNNEL_PORT_RANGE: ${rangeFlaw}`);
+  process.exit(1);
+}
 // setup.sh writes the box's host key beside its key files.
 const hostKeyFile = join(dirname(config.AUTHORIZED_KEYS_FILE), 'ssh_host_ed25519_key.pub');
 let hostKey = config.TUNNEL_HOST_KEY;

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type mongoose from 'mongoose';
-import type { EventData, TunnelBoxHeartbeat } from '@tmuxme/events';
+import { portRangeFlaw, type EventData, type TunnelBoxHeartbeat } from '@tmuxme/events';
 import { HttpError } from '@tmuxme/service-kit';
 import type { BoxDocument } from '../model/box.js';
 import { isDuplicateKey } from './claims.js';
@@ -36,10 +36,8 @@ export const retryAfterSeconds = 30;
 
 /** Why a heartbeat cannot be taken, in words for the log; undefined when it can. */
 function flawOf(heartbeat: Heartbeat): string | undefined {
-  const { portRange: { from, to }, tunnelPort } = heartbeat;
-  // Below 1024 the tunnel user could not listen.
-  if (from < 1024 || from > to) return `its port range ${from}-${to} must lie within 1024-65535, lowest first`;
-  if (tunnelPort >= from && tunnelPort <= to) return `its port range ${from}-${to} holds its own sshd port ${tunnelPort}`;
+  const rangeFlaw = portRangeFlaw(heartbeat);
+  if (rangeFlaw) return rangeFlaw;
   try {
     parseHostKey(heartbeat.hostKey);
   } catch (error) {
