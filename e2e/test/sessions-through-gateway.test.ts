@@ -61,7 +61,7 @@ describe('pairing through the gateway', () => {
     const [released] = await spy.waitFor('PortReleased');
     expect(leased!.data).toMatchObject({ leaseId, port, userId: registered!.data.userId, username: 'pat' });
     expect(declaredEvent!.data).toMatchObject({ sessionId: session.id, guests: session.guests, pinnedJoinCommand: session.pinnedJoinCommand });
-    expect(ended!.data).toEqual({ sessionId: session.id, reason: 'ended' });
+    expect(ended!.data).toEqual({ sessionId: session.id, boxId: 'box-1', reason: 'ended' });
     expect(released!.data).toMatchObject({ leaseId, port });
     // The gateway's request ids, carried into the events.
     for (const event of [leased, declaredEvent, ended, released]) expect(event!.requestId).toMatch(/^[0-9a-f-]{36}$/);

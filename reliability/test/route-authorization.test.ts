@@ -49,6 +49,7 @@ const attacks: Record<string, (victim: Victim) => { params?: Record<string, stri
   'DELETE /api/v1/pairing/port/:leaseId': (v) => ({ params: { leaseId: v.spareLease.leaseId }, expect: [404, 'LEASE_NOT_FOUND'] }),
   'POST /api/v1/pairing/sessions': (v) => ({ body: { port: v.spareLease.port, guests: ['victim'] }, expect: [403, 'PORT_NOT_LEASED'] }),
   'POST /api/v1/pairing/sessions/:id/heartbeat': (v) => ({ params: { id: v.sessionId }, expect: [403, 'NOT_SESSION_HOST'] }),
+  'POST /api/v1/pairing/sessions/:id/move': (v) => ({ params: { id: v.sessionId }, body: { leaseId: v.spareLease.leaseId }, expect: [403, 'NOT_SESSION_HOST'] }),
   'DELETE /api/v1/pairing/sessions/:id': (v) => ({ params: { id: v.sessionId }, expect: [403, 'NOT_SESSION_HOST'] }),
   'POST /internal/v1/converge': () => ({ expect: [401, 'SERVICE_CREDENTIAL_REQUIRED'] }),
 };
