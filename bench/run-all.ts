@@ -31,6 +31,7 @@ const benches: Bench[] = [
   { name: 'notifier' },
   { name: 'tunnel-sync', root: 'it runs a tunnel box (an sshd of its own)' },
   { name: 'session-setup', root: 'it puts the host and the guest in network namespaces, with sshd' },
+  { name: 'box-capacity', root: 'it runs a tunnel box (an sshd of its own) and fills it with forwards' },
 ];
 
 const scripts = readdirSync(import.meta.dirname).filter((file) => file.endsWith('.ts') && file !== 'run-all.ts').map((file) => file.slice(0, -3));
