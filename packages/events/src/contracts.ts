@@ -15,6 +15,19 @@ const BoxId = Type.String({ pattern: boxIdPattern });
 const OptionalBoxId = Type.Optional(BoxId);
 const Guests = Type.Array(Type.Object({ userId: Id, username: Username, access: Access }));
 
+/** The commands a guest joins a session with, as the sessions service makes them. */
+const JoinCommands = {
+  /** What a guest runs; for a private session, the same as `jumpJoinCommand`. */
+  joinCommand: Type.String(),
+  /** Through the box's SSH port (`ssh -J join@box …`), for guests whose network lets only that port out. */
+  jumpJoinCommand: Type.String(),
+  hostKeyFingerprint: Type.Optional(Type.String()),
+  /** The join command with the declared host key pinned, so a guest never trusts an unknown key. */
+  pinnedJoinCommand: Type.Optional(Type.String()),
+  /** The jump command with both the box's and the host's keys pinned. */
+  pinnedJumpJoinCommand: Type.Optional(Type.String()),
+};
+
 export const UserRegistered = defineEvent('UserRegistered', 1, Type.Object({
   userId: Id, username: Username, email: Type.String(),
 }));
@@ -60,15 +73,7 @@ export const SessionDeclared = defineEvent('SessionDeclared', 1, Type.Object({
   port: Type.Integer(),
   /** Bound to the box's loopback: guests can join through the jump user only. */
   private: Type.Boolean(),
-  /** What a guest runs; for a private session, the same as `jumpJoinCommand`. */
-  joinCommand: Type.String(),
-  /** Through the box's SSH port (`ssh -J join@box …`), for guests whose network lets only that port out. */
-  jumpJoinCommand: Type.String(),
-  hostKeyFingerprint: Type.Optional(Type.String()),
-  /** The join command with the declared host key pinned, so a guest never trusts an unknown key. */
-  pinnedJoinCommand: Type.Optional(Type.String()),
-  /** The jump command with both the box's and the host's keys pinned. */
-  pinnedJumpJoinCommand: Type.Optional(Type.String()),
+  ...JoinCommands,
 }), { perBox: true });
 
 export const SessionEnded = defineEvent('SessionEnded', 1, Type.Object({
@@ -92,12 +97,8 @@ export const SessionMoved = defineEvent('SessionMoved', 1, Type.Object({
   private: Type.Boolean(),
   from: Type.Object({ boxId: BoxId, tunnelHost: Type.String(), port: Port }),
   to: Type.Object({ boxId: BoxId, tunnelHost: Type.String(), tunnelPort: Port, port: Port }),
-  /** The session's commands on its new box, as in SessionDeclared. */
-  joinCommand: Type.String(),
-  jumpJoinCommand: Type.String(),
-  hostKeyFingerprint: Type.Optional(Type.String()),
-  pinnedJoinCommand: Type.Optional(Type.String()),
-  pinnedJumpJoinCommand: Type.Optional(Type.String()),
+  /** The session's commands on its new box. */
+  ...JoinCommands,
 }), { perBox: true });
 
 /**
