@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { Server } from '@tmuxme/service-kit';
 import {
-  generateSshKey, MailCatcher, NetworkNamespace, startTunnelBox, testAmqpUrl, testMongoUrl, type CaughtMail, type TunnelBox,
+  canConnect, eventually, generateSshKey, MailCatcher, NetworkNamespace, startTunnelBox, testAmqpUrl, testMongoUrl,
+  type CaughtMail, type TunnelBox, type TunnelBoxAnnouncement,
 } from '@tmuxme/testing';
 import { ApiClient } from './client.js';
 import { startStack, type Stack } from './stack.js';
@@ -22,8 +24,16 @@ export interface WorldOptions {
   servers?: { mongoUrl: string; amqpUrl: string };
   /** Third octets of the host's, the guest's and the walled guest's 10.213.x.0/24. */
   subnets?: [host: number, guest: number, walledGuest: number];
-  /** The box's leased ports: every box listens on this machine's addresses, so two worlds need apart ranges. */
+  /**
+   * The boxes' leased ports: every box listens on this machine's addresses, so two worlds need apart ranges.
+   * With more than one box, each gets an even slice of it, in order, so no two boxes' forwards can meet.
+   */
   ports?: { first: number; last: number };
+  /**
+   * How many tunnel boxes (default 1). Each is a real sshd of its own on this machine's addresses (a port each),
+   * with a tunnel-sync of its own announcing it, and every namespace reaches each as `box.test`.
+   */
+  boxes?: number;
   /** How long a session lives without a heartbeat (the service's default is 90 s). */
   sessionTtlMs?: number;
   /** Whether the host's namespace runs an sshd on port 22, which `--system-sshd` needs (default true). */
@@ -48,6 +58,15 @@ export interface Person {
   api: ApiClient;
   /** The machine account that runs the CLI for them; root when absent. */
   account?: LocalAccount;
+}
+
+/** Sends `name` to `pid`, which may have gone meanwhile. */
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // Gone already.
+  }
 }
 
 /** A local account with a group of its own, created the first time. */
@@ -87,6 +106,17 @@ export function joinCommandInMail(mailText: string, guest: Pick<Person, 'keyFile
   return guestJoinCommand(pinned, guest, extraOptions);
 }
 
+/** One of the world's tunnel boxes, as sessions knows it and as it runs here. */
+export interface WorldBox {
+  /** `box-1`, `box-2`…: the id it announces itself by, and the one leases and sessions name. */
+  id: string;
+  box: TunnelBox;
+  /** The leased ports that are this box's. */
+  portRange: { from: number; to: number };
+  /** Its tunnel-sync (the stack's own for the first box): `.close()` stops it, with a last, draining heartbeat. */
+  tunnelSync: Server;
+}
+
 /**
  * The whole pairing system on one machine, the way it is spread in real life: the services and
  * the tunnel box here, and a host and a guest each in a network namespace of their own that reach
@@ -98,41 +128,103 @@ export class PairingWorld {
 
   private constructor(
     readonly stack: Stack,
-    readonly box: TunnelBox,
+    /** Every tunnel box, the first one first. */
+    readonly boxes: WorldBox[],
     readonly mail: MailCatcher,
     readonly host: NetworkNamespace,
     readonly guest: NetworkNamespace,
-    /** A guest whose firewall lets only the box's SSH port out, as many company and hotel networks do. */
+    /** A guest whose firewall lets only the (first) box's SSH port out, as many company and hotel networks do. */
     readonly walledGuest: NetworkNamespace,
     readonly dir: string,
     private readonly gatewayPort: number,
   ) {}
 
   static async start({
-    servers, subnets = [71, 72, 70], ports = { first: 31000, last: 31999 }, sessionTtlMs, hostSshd = true,
+    servers, subnets = [71, 72, 70], ports = { first: 31000, last: 31999 }, sessionTtlMs, hostSshd = true, boxes: boxCount = 1,
   }: WorldOptions = {}): Promise<PairingWorld> {
+    if (!Number.isInteger(boxCount) || boxCount < 1) throw new Error(`a world needs a whole number of boxes, at least one, not ${boxCount}`);
+    const slice = Math.floor((ports.last - ports.first + 1) / boxCount);
+    if (slice < 1) throw new Error(`ports ${ports.first}-${ports.last} cannot be shared by ${boxCount} boxes`);
     const dir = await mkdtemp(join(tmpdir(), 'tmuxme-world-'));
     await chmod(dir, 0o755);
-    const box = await startTunnelBox({ listen: '0.0.0.0' });
+    const boxes: TunnelBox[] = [];
+    for (let i = 0; i < boxCount; i += 1) boxes.push(await startTunnelBox({ listen: '0.0.0.0' }));
+    const box = boxes[0]!;
     const mail = await MailCatcher.start();
-    const hostKey = box.hostPublicKey;
+    // One box takes the whole range, as ever; more share it out, the last one to the end of it.
+    const announced: TunnelBoxAnnouncement[] = boxes.map((one, i) => ({
+      boxId: `box-${i + 1}`, tunnelHost: boxName, tunnelPort: one.port, hostKey: one.hostPublicKey,
+      portRange: { from: ports.first + i * slice, to: i === boxCount - 1 ? ports.last : ports.first + (i + 1) * slice - 1 },
+    }));
     const stack = await startStack({
       mongoUrl: servers?.mongoUrl ?? testMongoUrl('world'), amqpUrl: servers?.amqpUrl ?? testAmqpUrl(), gatewayHost: '0.0.0.0', smtpUrl: mail.url,
       authorizedKeysFile: box.authorizedKeysFile,
-      boxes: [{ boxId: 'box-1', tunnelHost: boxName, tunnelPort: box.port, hostKey, portRange: { from: ports.first, to: ports.last } }], liveBoxes: true,
+      boxes: announced, liveBoxes: true,
       sessions: { sessionTtlMs, sweepIntervalMs: 500 },
     });
+    const syncs: Server[] = [stack.servers.tunnelSync!];
+    for (let i = 1; i < boxCount; i += 1) syncs.push(await stack.startTunnelSync(announced[i]!, boxes[i]!.authorizedKeysFile));
     const host = await NetworkNamespace.create(subnets[0], { [boxName]: `10.213.${subnets[0]}.1` });
     const guest = await NetworkNamespace.create(subnets[1], { [boxName]: `10.213.${subnets[1]}.1` });
     const walledGuest = await NetworkNamespace.create(subnets[2], { [boxName]: `10.213.${subnets[2]}.1` });
-    const world = new PairingWorld(stack, box, mail, host, guest, walledGuest, dir, Number(new URL(stack.gatewayUrl).port));
+    const worldBoxes = boxes.map((one, i) => ({ id: announced[i]!.boxId, box: one, portRange: announced[i]!.portRange, tunnelSync: syncs[i]! }));
+    const world = new PairingWorld(stack, worldBoxes, mail, host, guest, walledGuest, dir, Number(new URL(stack.gatewayUrl).port));
+    // Undone in reverse: the other boxes' tunnel-syncs close before the stack (whose broker and database they use), the boxes after it.
     world.cleanUps.push(
-      () => box.stop(), () => mail.stop(), () => stack.close(), () => host.destroy(), () => guest.destroy(), () => walledGuest.destroy(),
+      ...boxes.map((one) => () => one.stop()), () => mail.stop(), () => stack.close(), ...syncs.slice(1).map((sync) => () => sync.close()),
+      () => host.destroy(), () => guest.destroy(), () => walledGuest.destroy(),
       () => rm(dir, { recursive: true, force: true }),
     );
-    await walledGuest.allowOnlyTcpPort(walledGuest.gateway, box.port);
-    if (hostSshd) await world.startHostSshd();
+    try {
+      // The stack waits for the first box only: a session must be able to land on any of them.
+      if (boxCount > 1) await eventually(async () => (await stack.servers.sessions.db.collection('boxes').countDocuments()) >= boxCount, 20_000);
+      await walledGuest.allowOnlyTcpPort(walledGuest.gateway, box.port);
+      if (hostSshd) await world.startHostSshd();
+    } catch (error) {
+      // A world that never started is nobody's to stop: its boxes and namespaces would outlive the run.
+      await world.stop();
+      throw error;
+    }
     return world;
+  }
+
+  /** The first box (the only one unless told otherwise). */
+  get box(): TunnelBox {
+    return this.boxes[0]!.box;
+  }
+
+  /** The box sessions knows as `id`. */
+  boxById(id: string): WorldBox {
+    const found = this.boxes.find((one) => one.id === id);
+    if (!found) throw new Error(`the world has no box ${id} (it has ${this.boxes.map((one) => one.id).join(', ')})`);
+    return found;
+  }
+
+  /**
+   * The box dies as a machine would: every sshd process of it (the listener, and the per-connection ones that
+   * hold the forwards and would outlive it) is SIGKILLed, and its tunnel-sync stops, so sessions hears from it no
+   * more. Resolves once nothing answers on its SSH port.
+   */
+  async loseBox(id: string): Promise<void> {
+    const { box, tunnelSync } = this.boxById(id);
+    const listener = Number((await readFile(`/run/tmuxme-tunnel-${box.port}.pid`, 'utf8')).trim());
+    if (!Number.isInteger(listener) || listener <= 1) throw new Error(`box ${id}'s pid file names no process`);
+    // Stopped, a process forks nothing more: the tree is gathered whole, then killed at once (orphans would leave it).
+    const tree = new Set([listener]);
+    process.kill(listener, 'SIGSTOP');
+    for (;;) {
+      const { stdout } = await run('ps', ['-e', '-o', 'pid=,ppid=']);
+      const children = stdout.split('\n').map((line) => line.trim().split(/\s+/).map(Number))
+        .filter(([pid, ppid]) => pid !== undefined && ppid !== undefined && tree.has(ppid) && !tree.has(pid)).map(([pid]) => pid!);
+      if (children.length === 0) break;
+      for (const pid of children) {
+        tree.add(pid);
+        signal(pid, 'SIGSTOP');
+      }
+    }
+    for (const pid of tree) signal(pid, 'SIGKILL');
+    await eventually(async () => !(await canConnect(box.port)), 10_000);
+    await tunnelSync.close();
   }
 
   /** The API as seen from this machine, and from inside a namespace. */
