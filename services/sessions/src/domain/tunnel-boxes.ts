@@ -34,16 +34,15 @@ export interface TunnelBoxesOptions {
 /** Boxes come back and leases end within about this long. */
 export const retryAfterSeconds = 30;
 
-/** Why a heartbeat cannot be taken, in words for the log; undefined when it can. */
-function flawOf(heartbeat: Heartbeat): string | undefined {
+/** The box's host key as a line for pinning, or why a heartbeat cannot be taken, in words for the log. */
+function checkedHostKey(heartbeat: Heartbeat): { line: string } | { flaw: string } {
   const rangeFlaw = portRangeFlaw(heartbeat);
-  if (rangeFlaw) return rangeFlaw;
+  if (rangeFlaw) return { flaw: rangeFlaw };
   try {
-    parseHostKey(heartbeat.hostKey);
+    return { line: parseHostKey(heartbeat.hostKey).line };
   } catch (error) {
-    return `its host key is not valid: ${(error as Error).message}`;
+    return { flaw: `its host key is not valid: ${(error as Error).message}` };
   }
-  return undefined;
 }
 
 const fromDocument = (box: BoxDocument): TunnelBox => ({
@@ -66,11 +65,11 @@ export class TunnelBoxes {
 
   /** Keeps the newest heartbeat of each box; returns why one was ignored, if it was. */
   async record(heartbeat: Heartbeat): Promise<string | undefined> {
-    const flaw = flawOf(heartbeat);
-    if (flaw) return flaw;
+    const hostKey = checkedHostKey(heartbeat);
+    if ('flaw' in hostKey) return hostKey.flaw;
     const at = new Date(heartbeat.at);
     const box = {
-      tunnelHost: heartbeat.tunnelHost, tunnelPort: heartbeat.tunnelPort, hostKey: parseHostKey(heartbeat.hostKey).line,
+      tunnelHost: heartbeat.tunnelHost, tunnelPort: heartbeat.tunnelPort, hostKey: hostKey.line,
       portRange: heartbeat.portRange, liveLeases: heartbeat.liveLeases, draining: heartbeat.draining, at, seenAt: new Date(),
     };
     const { matchedCount } = await this.model.updateOne({ _id: heartbeat.boxId, at: { $lt: at } }, { $set: box });
