@@ -2,7 +2,10 @@ import type mongoose from 'mongoose';
 import type { Envelope } from '@tmuxme/events';
 import type { Bus } from './bus.js';
 import type { BusLogger } from './logger.js';
-import type { OutboxModel } from './outbox.js';
+
+/** Relayed models differ in their document types; the outbox only touches the fields the plugin added. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type OutboxModel = mongoose.Model<any>;
 
 /**
  * One staged event. These documents are only ever inserted and deleted, never updated, so FerretDB's

@@ -2,7 +2,7 @@ import type mongoose from 'mongoose';
 import type { Envelope } from '@tmuxme/events';
 import type { Bus } from './bus.js';
 import { silentLogger, type BusLogger } from './logger.js';
-import { StagedEventRelay, type StagedEvent } from './outbox-relay.js';
+import { StagedEventRelay, type OutboxModel, type StagedEvent } from './outbox-relay.js';
 
 /*
  * The transactional outbox without transactions. FerretDB v1 has none, and an update there reads the
@@ -33,9 +33,7 @@ export function outboxFields(schema: mongoose.Schema): void {
   });
 }
 
-/** Relayed models differ in their document types; the outbox only touches the fields the plugin added. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type OutboxModel = mongoose.Model<any>;
+export type { OutboxModel };
 
 export interface OutboxOptions {
   /** The service's own database, which holds the staging collection beside the aggregates. */
