@@ -3,6 +3,8 @@
  * session and the public /api/v1 (DESIGN section 3), with the same cookie.
  */
 
+import type { PairingSession } from '@tmuxme/api-types';
+
 export interface Account { username: string; email: string; createdAt: string }
 export interface SignupInput { username: string; email: string; password: string; passwordConfirmation: string }
 export interface SignupResult { username: string; email: string; apiToken: string }
@@ -10,30 +12,7 @@ export interface AccountChange { currentPassword: string; email?: string; passwo
 export interface ApiToken { id: string; name: string; hint: string; createdAt: string; lastUsedAt: string | null }
 export interface NewApiToken { id: string; name: string; token: string }
 export interface SshKey { id: string; title: string; type: string; key: string; fingerprint: string; createdAt: string }
-export interface PairingSession {
-  id: string;
-  role: 'host' | 'guest';
-  host: { username: string };
-  port: number;
-  tunnelHost: string;
-  /** The relay's own SSH port: all a guest on the jump path needs to reach. */
-  tunnelPort: number;
-  /** The port answers on the relay's loopback only: guests join through its SSH port, invited ones alone. */
-  private: boolean;
-  guests: { username: string; access: 'rw' | 'ro' }[];
-  /** For a private session, the same as `jumpJoinCommand`. */
-  joinCommand: string;
-  /** Through the relay's SSH port (`ssh -J join@…`). */
-  jumpJoinCommand: string;
-  tunnelHostKey?: string;
-  hostKey?: string;
-  hostKeyFingerprint?: string;
-  pinnedJoinCommand?: string;
-  /** The jump command with the relay's and the host's keys pinned. */
-  pinnedJumpJoinCommand?: string;
-  createdAt: string;
-  expiresAt: string;
-}
+export type { PairingSession };
 export interface WebSession { username: string }
 
 /** A type alias rather than an interface so that wrappers can map over its methods. */

@@ -1,3 +1,4 @@
+import type { GuestAccess, PairingSession } from '@tmuxme/api-types';
 import { httpRequestText, type HttpAnswer } from './http-request.js';
 
 /** A refusal from the server, or the server out of reach, in words a user can act on. */
@@ -38,41 +39,13 @@ export interface LeaseRequest {
   /** A box other than this one: the one a session moves away from. */
   avoidBox?: string;
 }
-export type GuestAccess = 'rw' | 'ro';
 export type GuestInput = string | { username: string; access?: GuestAccess };
 /**
  * `private` must match the lease's, or the server refuses the session (PRIVATE_MISMATCH). `leaseId` says which box's
  * port is meant, since one port number may be leased on two boxes.
  */
 export interface SessionInput { port: number; guests: GuestInput[]; hostKey?: string; private?: boolean; leaseId?: string }
-export interface PairingSession {
-  id: string;
-  role: 'host' | 'guest';
-  host: { username: string };
-  port: number;
-  tunnelHost: string;
-  tunnelPort: number;
-  /** The tunnel box it is on; it changes when the host moves the session off a box that died. Servers with one box name none. */
-  boxId?: string;
-  guests: { username: string; access: GuestAccess }[];
-  /** Reachable only through the box's SSH port (the jump user), for invited guests. */
-  private: boolean;
-  /** Straight to the leased port; for a private session the same as jumpJoinCommand. */
-  joinCommand: string;
-  /** Through the box's own SSH port as the jump user `join`: for networks that let only a few ports out. */
-  jumpJoinCommand: string;
-  /** The box's host key (`<type> <base64>`), so the jump hop can be pinned too. */
-  tunnelHostKey: string;
-  /** The host's SSH host key (`<type> <base64>`), when the host declared one. */
-  hostKey?: string;
-  hostKeyFingerprint?: string;
-  /** Present when the host declared its SSH host key; it carries that key inline. */
-  pinnedJoinCommand?: string;
-  /** jumpJoinCommand with both hops pinned: present when the host declared its host key. */
-  pinnedJumpJoinCommand?: string;
-  createdAt: string;
-  expiresAt: string;
-}
+export type { GuestAccess, PairingSession };
 
 export interface ApiClientOptions {
   /** The server's base URL, e.g. https://tmux.me (no trailing slash). */
