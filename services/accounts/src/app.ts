@@ -21,6 +21,7 @@ export interface AccountsOptions {
   jwtPublicKey: string;
   accessTokenTtlSeconds: number;
   bcryptCost: number;
+  /** Failures allowed per window: logins per address and per account, API token exchanges per address (counted apart). */
   loginLimits: { perAddress: number; perAccount: number; windowSeconds: number };
   outboxIntervalMs?: number;
 }
@@ -45,6 +46,7 @@ const accountsApp: FastifyPluginAsync<AccountsOptions> = async (app, options) =>
     throttles: {
       perAddress: new LoginThrottle(options.loginLimits.perAddress, window),
       perAccount: new LoginThrottle(options.loginLimits.perAccount, window),
+      tokenExchangePerAddress: new LoginThrottle(options.loginLimits.perAddress, window),
     },
     outbox: app.outbox,
   });

@@ -9,7 +9,7 @@ export const configSchema = Type.Object({
   JWT_PUBLIC_KEY: Type.String({ minLength: 1, description: 'The matching public key (SPKI PEM)' }),
   ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ default: 900, minimum: 60, description: 'Lifetime of an access token' }),
   BCRYPT_COST: Type.Integer({ default: 12, minimum: 4, maximum: 15, description: 'bcrypt work factor for passwords' }),
-  LOGIN_LIMIT_PER_ADDRESS: Type.Integer({ default: 30, minimum: 1, description: 'Login attempts per client address per window' }),
+  LOGIN_LIMIT_PER_ADDRESS: Type.Integer({ default: 30, minimum: 1, description: 'Failed logins per client address per window, and apart from them failed API token exchanges; successful ones are not counted' }),
   LOGIN_LIMIT_PER_ACCOUNT: Type.Integer({ default: 10, minimum: 1, description: 'Failed logins per account per window' }),
-  LOGIN_LIMIT_WINDOW_SECONDS: Type.Integer({ default: 900, minimum: 1, description: 'Length of the login rate-limit window' }),
+  LOGIN_LIMIT_WINDOW_SECONDS: Type.Integer({ default: 900, minimum: 1, description: 'Length of the window in which the login limits count failures' }),
 });

@@ -8,14 +8,15 @@ import { userDeleted, userRegistered, userUpdated } from '../events/user-events.
 import { checkNewUsername, normalizeUsername } from './usernames.js';
 import { checkNewPassword, type PasswordHasher } from './passwords.js';
 import { apiTokenPattern, generateApiToken, hashApiToken, tokenHint } from './api-tokens.js';
-import type { LoginThrottle } from './login-throttle.js';
+import type { Attempt, LoginThrottle } from './login-throttle.js';
 
 export interface AccountsDeps {
   users: mongoose.Model<UserDocument>;
   tokens: mongoose.Model<ApiTokenDocument>;
   hasher: PasswordHasher;
   signer: TokenSigner;
-  throttles: { perAddress: LoginThrottle; perAccount: LoginThrottle };
+  /** Failed logins per address and per account, failed token exchanges per address (see LoginThrottle). */
+  throttles: { perAddress: LoginThrottle; perAccount: LoginThrottle; tokenExchangePerAddress: LoginThrottle };
   /** Stages each event with the user document write that records it. */
   outbox: Outbox;
 }
@@ -31,6 +32,26 @@ const live = { deletedAt: null };
 
 function isDuplicateKey(error: unknown): boolean {
   return (error as { code?: number }).code === 11000;
+}
+
+/**
+ * 429 while any limit is reached, naming the one that is waited for longest.
+ * The check only reads the counters: a refused attempt changes nothing.
+ */
+function refuseWhileLocked(...limits: [wait: number, reason: string][]): void {
+  const [wait, reason] = limits.reduce((longest, limit) => (limit[0] > longest[0] ? limit : longest));
+  if (wait <= 0) return;
+  throw new HttpError(429, 'TOO_MANY_ATTEMPTS', `${reason}; try again in ${wait} second${wait === 1 ? '' : 's'}.`, { retryAfter: wait });
+}
+
+/** Runs `work`; when it throws (the database is down, say) the attempts do not count as failures. */
+async function takenBackOnError<T>(attempts: Attempt[], work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    for (const attempt of attempts) attempt.takeBack();
+    throw error;
+  }
 }
 
 export class Accounts {
@@ -64,29 +85,66 @@ export class Accounts {
     if (await this.deps.users.exists({ email })) throw conflict('EMAIL_TAKEN', 'An account with this e-mail address exists already; log in instead.');
   }
 
+  /**
+   * A password login. Only failures count: per client address (any account)
+   * and per account (any address).
+   *
+   * While either limit is reached, a correct password is refused too, and
+   * before bcrypt runs. For the account limit that is what stops guessing: if
+   * the right password still got through, the lock would not slow an attacker
+   * down at all, and 200 against 429 would even tell them which guess was
+   * right. The address limit is held the same way so that one address cannot
+   * spray guesses across accounts. What this costs: failures from someone
+   * else behind the same NAT address lock that address for the rest of the
+   * window (its successes never do), and an attacker can lock one account
+   * for a window; both end by themselves.
+   *
+   * "Account" is the login as typed (trimmed, lower-cased), whether or not
+   * it names a user, so a lock says nothing about which names exist or which
+   * e-mail address belongs to which username.
+   */
   async login(login: string, password: string, address: string) {
     const account = normalizeUsername(login);
     const { perAddress, perAccount } = this.deps.throttles;
-    const wait = Math.max(perAddress.retryAfter(address), perAccount.retryAfter(account));
-    if (wait > 0) {
-      throw new HttpError(429, 'TOO_MANY_ATTEMPTS', `Too many login attempts; try again in ${wait} seconds.`, { retryAfter: wait });
-    }
-    perAddress.hit(address);
-    const user = await this.deps.users.findOne({ ...live, ...(account.includes('@') ? { email: account } : { username: account }) });
-    if (!(await this.deps.hasher.verify(password, user?.passwordHash))) {
-      perAccount.hit(account);
-      throw unauthorized('INVALID_CREDENTIALS', 'That login and password do not match an account.');
-    }
+    refuseWhileLocked(
+      [perAddress.retryAfter(address), 'Too many failed logins came from your network address'],
+      [perAccount.retryAfter(account), 'Too many failed logins were tried on this account'],
+    );
+    const fromAddress = perAddress.attempt(address);
+    const onAccount = perAccount.attempt(account);
+    const user = await takenBackOnError([fromAddress, onAccount], async () => {
+      const found = await this.deps.users.findOne({ ...live, ...(account.includes('@') ? { email: account } : { username: account }) });
+      return (await this.deps.hasher.verify(password, found?.passwordHash)) ? found : null;
+    });
+    if (!user) throw unauthorized('INVALID_CREDENTIALS', 'That login and password do not match an account.');
+    // A success never counts against its address, but it does not clear the address's failures
+    // either: anyone with an account of their own could otherwise wipe them between guesses.
+    fromAddress.takeBack();
+    // Whoever knows the password may start the account's count again.
     perAccount.reset(account);
-    return this.accessToken(user!);
+    return this.accessToken(user);
   }
 
-  async exchangeApiToken(token: string) {
+  /**
+   * An API token for an access token. Failures count per client address, as
+   * for logins but separately (a script left with a revoked token must not
+   * lock its office out of the web sign-in); a valid token is refused too
+   * while its address is locked, for the same reason as a correct password.
+   */
+  async exchangeApiToken(token: string, address: string) {
+    const { tokenExchangePerAddress } = this.deps.throttles;
+    refuseWhileLocked([tokenExchangePerAddress.retryAfter(address), 'Too many invalid API tokens came from your network address']);
+    const attempt = tokenExchangePerAddress.attempt(address);
     const invalid = unauthorized('INVALID_API_TOKEN', 'That API token is not valid (it may have been revoked); create a new one.');
     if (!apiTokenPattern.test(token)) throw invalid;
-    const record = await this.deps.tokens.findOne({ hash: hashApiToken(token) });
-    const user = record && await this.deps.users.findOne({ _id: record.userId, ...live });
-    if (!user) throw invalid;
+    const found = await takenBackOnError([attempt], async () => {
+      const record = await this.deps.tokens.findOne({ hash: hashApiToken(token) });
+      const user = record && await this.deps.users.findOne({ _id: record.userId, ...live });
+      return record && user ? { record, user } : null;
+    });
+    if (!found) throw invalid;
+    attempt.takeBack();
+    const { record, user } = found;
     await this.deps.tokens.updateOne({ _id: record._id }, { $set: { lastUsedAt: new Date() } });
     return this.accessToken(user);
   }
