@@ -2,13 +2,13 @@ import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { repositoryRoot as root } from '../src/deployment.js';
 
 /**
  * The repository explains itself: every relative path its Markdown links to, or its source comments name
  * as a document, is a file or folder of the repository. A path that climbs out of it fails even when it
  * exists on this machine, since a reader of the repository alone would not have it.
  */
+const root = resolve(import.meta.dirname, '../..');
 const tracked = (...patterns: string[]) => execFileSync('git', ['ls-files', '-z', '--', ...patterns], { cwd: root, encoding: 'utf8' })
   .split('\0').filter((file) => file && existsSync(resolve(root, file)));
 
