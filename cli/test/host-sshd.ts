@@ -18,7 +18,7 @@ export interface HostSshd {
 
 /**
  * The host machine's sshd in seed mode, with the `Match User tmuxme` block
- * DESIGN section 6 recommends, for `user` only, on its own loopback port. A
+ * docs/architecture.md §6 recommends, for `user` only, on its own loopback port. A
  * child of the test (sshd -D), so the test ends it by its pid.
  */
 export async function startHostSshd(user: string): Promise<HostSshd> {

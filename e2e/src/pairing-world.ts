@@ -121,7 +121,7 @@ export interface WorldBox {
  * The whole pairing system on one machine, the way it is spread in real life: the services and
  * the tunnel box here, and a host and a guest each in a network namespace of their own that reach
  * the box (as `box.test`) and the API but not each other. Unless told not to, the host's namespace
- * runs an sshd of its own on port 22, configured as DESIGN section 6 recommends.
+ * runs an sshd of its own on port 22, configured as docs/architecture.md §6 recommends.
  */
 export class PairingWorld {
   private readonly cleanUps: (() => Promise<unknown>)[] = [];
@@ -295,7 +295,7 @@ export class PairingWorld {
     for (const cleanUp of this.cleanUps.reverse()) await cleanUp().catch(() => {});
   }
 
-  /** DESIGN section 6's recommended block, on the machine's own host key (what the CLI declares). */
+  /** The recommended block of docs/architecture.md §6, on the machine's own host key (what the CLI declares). */
   private async startHostSshd(): Promise<void> {
     await run('ssh-keygen', ['-A']);
     const config = join(this.dir, 'host-sshd_config');

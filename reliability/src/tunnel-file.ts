@@ -12,7 +12,7 @@ export async function authorizedKeysFolder(): Promise<{ file: string; group: str
   return { file: join(dir, 'authorized_keys'), group: 'root', remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** The line tunnel-sync must write for a key of a user holding leases on these ports (DESIGN section 5). */
+/** The line tunnel-sync must write for a key of a user holding leases on these ports (docs/architecture.md §5). */
 export function tunnelKeyLine({ ports, key, userId, keyId }: { ports: number[]; key: string; userId: string; keyId: string }): string {
   const listens = [...ports].sort((a, b) => a - b).map((port) => `permitlisten="${port}"`);
   return `${['restrict', 'port-forwarding', ...listens, 'command="/usr/local/bin/tunnel-hold"'].join(',')} ${key} tmuxme:${userId}:${keyId}`;

@@ -1,6 +1,6 @@
 /**
  * The pages' only way to the server: the gateway's /web/v1/session for the cookie
- * session and the public /api/v1 (DESIGN section 3), with the same cookie.
+ * session and the public /api/v1 (docs/architecture.md §3), with the same cookie.
  */
 
 import type { PairingSession } from '@tmuxme/api-types';

@@ -15,7 +15,7 @@ export interface HostSessionOptions {
   output: HostOutput;
   /** Hand this terminal to tmux once guests can join. */
   attach: boolean;
-  /** The seed's way (DESIGN section 6) instead of tmuxme serving the guests' SSH itself. */
+  /** The seed's way (docs/architecture.md §6) instead of tmuxme serving the guests' SSH itself. */
   systemSshd: boolean;
   sshPort: number;
   /** The box binds the port to its loopback: guests reach it only through its SSH port, as invited jump users. */

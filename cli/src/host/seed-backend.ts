@@ -12,13 +12,13 @@ export interface SeedBackendOptions {
   identity?: string;
   /** More ssh arguments for the tunnel (tests pass `-F none`). */
   sshArgs?: string[];
-  /** The sshd host key guests will be shown (DESIGN section 6: the system's sshd). */
+  /** The sshd host key guests will be shown (docs/architecture.md §6: the system's sshd). */
   hostKeyFile?: string;
   socketRoot?: string;
 }
 
 /**
- * The seed's way (DESIGN section 6): guests arrive at this machine's sshd as the local `tmuxme`
+ * The seed's way (docs/architecture.md §6): guests arrive at this machine's sshd as the local `tmuxme`
  * user, whose authorized_keys sends each of them into our tmux; `ssh -R` brings them from the box.
  */
 export async function createSeedBackend(options: SeedBackendOptions): Promise<HostBackend> {

@@ -64,7 +64,7 @@ interface RequestOptions {
 const loginHint = 'Run `tmuxme login` to sign in again.';
 
 /**
- * The public JSON API of DESIGN section 3, over kept-alive HTTP connections. An API token is exchanged for a
+ * The public JSON API (docs/architecture.md §3), over kept-alive HTTP connections. An API token is exchanged for a
  * short-lived access token (JWT) on first use, and again only shortly before that one expires.
  */
 export class TmuxmeApi {

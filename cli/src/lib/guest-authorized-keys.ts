@@ -8,7 +8,7 @@ import { isProcessAlive, withFileLock } from './file-lock.js';
 import type { LocalUser } from './local-user.js';
 
 /**
- * The guests' lines in ~tmuxme/.ssh/authorized_keys (DESIGN section 6):
+ * The guests' lines in ~tmuxme/.ssh/authorized_keys (docs/architecture.md §6):
  *   restrict,pty,command="<tmux attach>" <type> <blob> tmuxme-guest:<username>:<run marker>
  * Several tmuxme runs (and the machine's admin) share that file, so every
  * edit is a locked read-modify-write that touches only lines carrying a run

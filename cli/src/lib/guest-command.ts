@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 
 /**
- * The command a guest's key forces (DESIGN section 6), and how the host tells
+ * The command a guest's key forces (docs/architecture.md §6), and how the host tells
  * guests apart afterwards. All guests are the same unix user, so tmux's own
  * client_uid/client_user cannot say who is who. The command therefore ends in
  * `; display-message 'tmux.me: joined as alice'`: tmux runs it right after the

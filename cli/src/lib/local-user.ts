@@ -4,7 +4,7 @@ import { runAsRoot, type ExplainPrivilege } from './privileged.js';
 
 const run = promisify(execFile);
 
-/** The one local account every guest logs in as (DESIGN section 6). */
+/** The one local account every guest logs in as (docs/architecture.md §6). */
 export const defaultGuestUserName = 'tmuxme';
 
 // sshd runs a key's forced command through the login shell: with nologin or
@@ -29,7 +29,7 @@ export interface EnsureLocalUserOptions {
 }
 
 /**
- * Makes sure the guests' account exists as DESIGN section 6 wants it: shell
+ * Makes sure the guests' account exists as docs/architecture.md §6 wants it: shell
  * /bin/sh, a group of its name that it belongs to. Does nothing (and needs no
  * privilege) when all is in place; otherwise fixes it as root, through sudo
  * when we are not root.

@@ -43,7 +43,7 @@ export interface TunnelLease {
   tunnelUser?: string;
 }
 
-/** Who to log in to the box as for a lease (DESIGN section 5: the key says who we are, the account what we may bind). */
+/** Who to log in to the box as for a lease (docs/architecture.md §5: the key says who we are, the account what we may bind). */
 export const tunnelUserOf = (lease: Pick<TunnelLease, 'tunnelUser'>): string => lease.tunnelUser ?? 'tunnel';
 
 export interface ReverseTunnelOptions {

@@ -12,7 +12,7 @@ import { runAsRoot, type ExplainPrivilege } from './privileged.js';
 const run = promisify(execFile);
 
 /**
- * The host's tmux server for one pairing session (DESIGN section 6), on its
+ * The host's tmux server for one pairing session (docs/architecture.md §6), on its
  * own socket: /tmp/tmuxme-<uid>/<run>/socket. Guests (the `tmuxme` user) reach
  * it through the group: tmux 3.3 makes the socket 0600 and keeps whatever rw
  * bits it is given later, so it is opened to 0660; the directories are

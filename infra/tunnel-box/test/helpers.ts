@@ -72,7 +72,7 @@ export async function keyFile(dir: string, name: string): Promise<KeyFile> {
   return { path, publicKey: key.publicKey.trim().split(' ').slice(0, 2).join(' ') };
 }
 
-/** An authorized_keys line in the form of DESIGN section 5. */
+/** An authorized_keys line in the form of docs/architecture.md §5. */
 export function tunnelKeyLine(key: KeyFile, port: number | '*', userId: string, keyId: string): string {
   return `restrict,port-forwarding,permitlisten="${port}",command="/usr/local/bin/tunnel-hold" ${key.publicKey} tmuxme:${userId}:${keyId}`;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Type, type Static, type TSchema } from 'typebox';
 
-/** The wire form of every event on `tmuxme.events` (DESIGN section 4). */
+/** The wire form of every event on `tmuxme.events` (docs/architecture.md §4). */
 export const EnvelopeSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
   type: Type.String(),

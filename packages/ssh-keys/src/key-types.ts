@@ -22,7 +22,7 @@ export function isSupportedKeyType(type: string): type is SupportedKeyType {
   return (SUPPORTED_KEY_TYPES as readonly string[]).includes(type);
 }
 
-/** Kept verbatim from the design doc (section 7) so the contract is auditable. */
+/** Kept verbatim from docs/architecture.md §7 so the contract is auditable. */
 export const KEY_LINE_PATTERN =
   /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com|ssh-rsa) [A-Za-z0-9+/]+={0,2}( [\x20-\x7e]{0,100})?$/;
 

@@ -16,7 +16,7 @@ export interface PublicKey {
 }
 
 /**
- * Strictly validates one pasted OpenSSH public key line (design doc §7).
+ * Strictly validates one pasted OpenSSH public key line (docs/architecture.md §7).
  * The blob is decoded and checked field by field here rather than trusting a
  * library parser, because the usual ones accept DSA, certificates, private keys
  * and newline-smuggled second keys.

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EventSpy, generateSshKey, testAmqpUrl, type GeneratedKey } from '@tmuxme/testing';
 import { bearerFor, buildKeysApp, keysOptions } from './keys-app.js';
 
-/** Every key trick of DESIGN section 7, and malformed requests: 4xx with a code, nothing stored or published. */
+/** Every key trick of docs/architecture.md §7, and malformed requests: 4xx with a code, nothing stored or published. */
 const options = keysOptions();
 let app: Awaited<ReturnType<typeof buildKeysApp>>;
 let spy: EventSpy;

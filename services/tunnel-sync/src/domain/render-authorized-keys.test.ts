@@ -15,7 +15,7 @@ beforeAll(async () => {
 const lines = (text: string) => text.split('\n').filter((line) => line && !line.startsWith('#'));
 
 describe('renderAuthorizedKeys', () => {
-  it('pins each key of a user with leases to exactly their ports, in the form of DESIGN section 5', () => {
+  it('pins each key of a user with leases to exactly their ports, in the form of docs/architecture.md §5', () => {
     const keys: KeyEntry[] = [{ keyId: 'k1', userId: 'u1', key: ed25519 }, { keyId: 'k2', userId: 'u1', key: ecdsa }];
     const leases: LeaseEntry[] = [{ leaseId: 'l2', userId: 'u1', port: 20002, private: false }, { leaseId: 'l1', userId: 'u1', port: 20001, private: false }];
     expect(lines(renderAuthorizedKeys({ keys, leases }))).toEqual([

@@ -38,7 +38,7 @@ const kinds: Record<'public' | 'private', KeyFileKind> = {
 
 /**
  * A tunnel user's authorized_keys for a state: each key of a user holding a lease of that kind on this
- * box, pinned to that user's leased ports of that kind (DESIGN section 5).
+ * box, pinned to that user's leased ports of that kind (docs/architecture.md §5).
  */
 export function renderAuthorizedKeys(state: AuthorizedKeysState, { private: wantPrivate = false, ...options }: TunnelRenderOptions = {}): string {
   const leases: LeaseEntry[] = [];
