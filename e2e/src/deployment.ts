@@ -10,6 +10,7 @@ export const repositoryRoot = resolve(import.meta.dirname, '../..');
 
 /** What the tests need of one Dockerfile stage. CMD, ENTRYPOINT and HEALTHCHECK must be exec form. */
 export interface DockerStage {
+  /** The image it starts from, or the earlier stage it builds on (whose settings and files it has). */
   from: string;
   name?: string;
   workdir?: string;
@@ -32,20 +33,63 @@ function execForm(instruction: string, json: string): string[] {
   throw new Error(`${instruction} must be in exec form (a JSON array of strings), not: ${json}`);
 }
 
-/** The stages of a Dockerfile, in order; the last one is the image. */
-export function parseDockerfile(file: string): DockerStage[] {
+type Variables = Record<string, string | undefined>;
+
+/**
+ * `$NAME`, `${NAME}` and `${NAME:-default}` in an instruction, as Docker expands them. Strict (every
+ * instruction Docker expands): a name without a value is an error, where Docker would make it empty,
+ * as when a build argument is missing or a stage forgot its `ARG`. Not strict (RUN, expanded by the
+ * shell at build time): names that are not build arguments or ENV are the shell's, and stay.
+ */
+function expand(text: string, variables: Variables, strict: string | undefined): string {
+  return text.replace(/\$(?:\{(\w+)(?::?-([^}]*))?\}|(\w+))/g, (match, braced?: string, fallback?: string, bare?: string) => {
+    const name = (braced ?? bare)!;
+    const value = variables[name] || fallback;
+    if (value !== undefined) return value;
+    if (strict) throw new Error(`${strict} needs ${name}, which has no value: a build argument (ARG ${name} in the stage, --build-arg ${name}=…)?`);
+    return match;
+  });
+}
+
+const cloneStage = (stage: DockerStage, from: string, name: string | undefined): DockerStage => ({
+  ...structuredClone(stage), from, name,
+});
+
+/**
+ * The stages of a Dockerfile, in order; the last one is the image. `buildArgs` are what
+ * `--build-arg` (compose's build.args) gives: `ARG`s before the first FROM serve the FROM lines, a
+ * stage sees those it declares again, and a stage built on an earlier one starts with all it has.
+ */
+export function parseDockerfile(file: string, buildArgs: Record<string, string> = {}): DockerStage[] {
   const lines = readFileSync(resolve(repositoryRoot, file), 'utf8').replace(/\\\n/g, ' ').split('\n');
   const stages: DockerStage[] = [];
+  const given = Object.entries(buildArgs).map(([name, value]) => `${name}=${value}`).join(' ') || 'no build arguments';
+  const globalArgs: Variables = {};
+  let stageArgs: Variables = {};
   for (const line of lines.map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))) {
-    const [, keyword = '', rest = ''] = /^(\S+)\s*(.*)$/.exec(line)!;
+    const [, keyword = '', text = ''] = /^(\S+)\s*(.*)$/.exec(line)!;
     const instruction = keyword.toUpperCase();
-    if (instruction === 'FROM') {
-      const [from = '', , name] = rest.split(/\s+/);
-      stages.push({ from, name, env: {}, copies: [], runs: [], expose: [] });
+    const stage = stages.at(-1);
+    const where = `${file} (${given}): ${instruction}`;
+    if (instruction === 'ARG') {
+      const [, name, value] = /^(\w+)(?:=(.*))?$/.exec(text) ?? [];
+      if (!name) throw new Error(`${where} ${text}: one ARG NAME[=default] a line, please`);
+      const declared = buildArgs[name] ?? value?.replace(/^"(.*)"$/, '$1');
+      if (stage) stageArgs[name] = declared ?? globalArgs[name];
+      else globalArgs[name] = declared;
       continue;
     }
-    const stage = stages.at(-1);
+    if (instruction === 'FROM') {
+      const [base = '', , name] = expand(text, globalArgs, where).split(/\s+/);
+      const earlier = stages.find((s) => s.name === base);
+      stages.push(earlier ? cloneStage(earlier, base, name) : { from: base, name, env: {}, copies: [], runs: [], expose: [] });
+      stageArgs = {};
+      continue;
+    }
     if (!stage) throw new Error(`${file}: ${instruction} before FROM`);
+    // ENV wins over an ARG of the same name. CMD, ENTRYPOINT and HEALTHCHECK are not expanded.
+    const variables = { ...stageArgs, ...stage.env };
+    const rest = ['CMD', 'ENTRYPOINT', 'HEALTHCHECK'].includes(instruction) ? text : expand(text, variables, instruction === 'RUN' ? undefined : where);
     if (instruction === 'WORKDIR') stage.workdir = rest;
     else if (instruction === 'USER') stage.user = rest;
     else if (instruction === 'RUN') stage.runs.push(rest);
@@ -86,7 +130,7 @@ export function composeVariables(): string[] {
 
 export interface ComposeService {
   image?: string;
-  build?: { context: string; dockerfile: string };
+  build?: { context: string; dockerfile: string; args: Record<string, string> };
   command?: string[];
   environment: Record<string, string>;
   secrets: { source: string; target: string }[];
@@ -117,10 +161,13 @@ function interpolateAll(value: unknown, variables: Record<string, string>): unkn
   return value;
 }
 
+/** environment and build.args, which compose takes as a map or as a list of NAME=value. */
+const keyValues = (value: unknown): Record<string, string> => (Array.isArray(value)
+  ? Object.fromEntries((value as string[]).map((entry) => [entry.split('=')[0]!, entry.slice(entry.indexOf('=') + 1)]))
+  : Object.fromEntries(Object.entries(asRecord(value)).map(([k, v]) => [k, String(v ?? '')])));
+
 function normalize(raw: Raw): ComposeService {
-  const environment = Array.isArray(raw.environment)
-    ? Object.fromEntries((raw.environment as string[]).map((entry) => [entry.split('=')[0]!, entry.slice(entry.indexOf('=') + 1)]))
-    : Object.fromEntries(Object.entries(asRecord(raw.environment)).map(([k, v]) => [k, String(v ?? '')]));
+  const environment = keyValues(raw.environment);
   const dependsOn = Array.isArray(raw.depends_on)
     ? Object.fromEntries((raw.depends_on as string[]).map((name) => [name, 'service_started']))
     : Object.fromEntries(Object.entries(asRecord(raw.depends_on)).map(([name, v]) => [name, String(asRecord(v).condition ?? 'service_started')]));
@@ -132,10 +179,10 @@ function normalize(raw: Raw): ComposeService {
     const [source = '', target = '', mode] = v.split(':');
     return { source, target, readOnly: mode === 'ro' };
   });
-  const build = raw.build as ComposeService['build'];
+  const build = raw.build as (Omit<NonNullable<ComposeService['build']>, 'args'> & { args?: string[] | Raw }) | undefined;
   return {
     image: raw.image as string | undefined,
-    build: build && { context: build.context, dockerfile: build.dockerfile ?? 'Dockerfile' },
+    build: build && { context: build.context, dockerfile: build.dockerfile ?? 'Dockerfile', args: keyValues(build.args) },
     command: raw.command as string[] | undefined,
     environment,
     secrets,
@@ -160,13 +207,13 @@ export function loadCompose(variables: Record<string, string> = {}): Compose {
   };
 }
 
-/** The stages of the Dockerfile a compose service builds. */
+/** The stages of the Dockerfile a compose service builds, with the build arguments compose gives it. */
 export function stagesOf(service: ComposeService): DockerStage[] {
   if (!service.build) throw new Error(`not built here (image ${service.image})`);
-  return parseDockerfile(join(service.build.context, service.build.dockerfile));
+  return parseDockerfile(join(service.build.context, service.build.dockerfile), service.build.args);
 }
 
-/** The image a compose service builds: its Dockerfile's last stage. */
+/** The image a compose service builds: its Dockerfile's last stage, with all it has from the stages it builds on. */
 export function imageOf(service: ComposeService): DockerStage {
   return stagesOf(service).at(-1)!;
 }

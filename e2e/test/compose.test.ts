@@ -51,7 +51,7 @@ beforeAll(() => {
 afterAll(() => rmSync(secretsDir, { recursive: true, force: true }));
 
 describe('compose.yaml', () => {
-  it('runs every service of the repository and a tunnel box, each built from a Dockerfile there', () => {
+  it('runs every service of the repository and a tunnel box, the services built from one Dockerfile there', () => {
     for (const [name, { build }] of built) {
       expect([name, existsSync(resolve(root, build!.context))]).toEqual([name, true]);
       expect([name, existsSync(resolve(root, build!.context, build!.dockerfile))]).toEqual([name, true]);
@@ -60,6 +60,12 @@ describe('compose.yaml', () => {
     expect(nodeServices.map(([, folder]) => folder).sort()).toEqual(folders);
     // Named as their folders, since the services reach each other by these names.
     for (const [name, folder] of nodeServices) expect(basename(folder)).toBe(name);
+    // One Dockerfile for them all, told which service by SERVICE; no copy of it left in a service's folder.
+    expect(new Set(nodeServices.map(([name]) => compose.services[name]!.build!.dockerfile)).size).toBe(1);
+    for (const [name, folder] of nodeServices) {
+      expect([name, compose.services[name]!.build!.args]).toEqual([name, { SERVICE: basename(folder) }]);
+      expect([name, existsSync(resolve(root, folder, 'Dockerfile'))]).toEqual([name, false]);
+    }
     expect(imageOf(compose.services['tunnel-box']!).cmd).toEqual(['bash', 'infra/tunnel-box/setup.sh', 'foreground']);
     for (const [name, { image }] of services.filter(([, s]) => s.image)) expect([name, image]).toEqual([name, expect.stringMatching(/:v?\d[\w.-]*$/)]);
   });
@@ -87,7 +93,9 @@ describe('compose.yaml', () => {
         expect([name, image.user]).toEqual([name, 'node']);
       }
     }
+    // Only the gateway's image has the pages, so only its build runs Vite.
     expect(imageOf(compose.services['gateway']!).copies).toContainEqual({ from: 'web', sources: ['/app/web/dist'], destination: './web/dist' });
+    expect(nodeServices.filter(([name]) => imageOf(compose.services[name]!).copies.some((copy) => copy.from === 'web')).map(([name]) => name)).toEqual(['gateway']);
   });
 
   it('has a lockfile that agrees with every workspace manifest, as npm ci in each image demands', () => {
