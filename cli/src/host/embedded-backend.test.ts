@@ -23,6 +23,7 @@ let knownHosts: string;
 const keyFiles: Record<'host' | 'alice' | 'bob' | 'stranger', string> = {} as never;
 const publicKeys: Record<string, string> = {};
 const notices: string[] = [];
+const quietNotices: string[] = [];
 let guestChanges = 0;
 let aliceSsh: { exited: Promise<number> } | undefined;
 const cleanups: (() => unknown)[] = [];
@@ -46,7 +47,7 @@ beforeAll(async () => {
   };
   backend = await createEmbeddedBackend({
     identity: keyFiles.host, hostKeyFile: join(work, 'config', 'host_ed25519'), socketRoot: join(work, 'sockets'),
-    env: { HOME: '/nonexistent' }, notice: (message) => notices.push(message),
+    env: { HOME: '/nonexistent' }, notice: (message, { quiet = false } = {}) => (quiet ? quietNotices : notices).push(message),
   });
 });
 
@@ -60,11 +61,11 @@ afterAll(async () => {
 });
 
 /** A guest's `ssh -tt` through the box, in a real terminal, trusting only the host key the session declares. */
-function joinAsGuest(key: string) {
+function joinAsGuest(key: string, options: string[] = [], env: Record<string, string | undefined> = {}) {
   const terminal = spawnPty('ssh', [
     '-F', '/dev/null', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-i', key, '-tt', '-p', String(lease.port), `tmuxme@${lease.tunnelHost}`,
-  ], { name: 'xterm-256color', cols: 80, rows: 24, env: { ...sshEnvironment, TERM: 'xterm-256color' } });
+    '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-i', key, '-tt', ...options, '-p', String(lease.port), `tmuxme@${lease.tunnelHost}`,
+  ], { name: 'xterm-256color', cols: 80, rows: 24, env: { ...sshEnvironment, ...env, TERM: 'xterm-256color' } });
   let screen = '';
   terminal.onData((data) => { screen += data; });
   const exited = new Promise<number>((resolve) => terminal.onExit(({ exitCode }) => resolve(exitCode)));
@@ -117,6 +118,17 @@ describe('the embedded backend (no root, no sshd)', () => {
     expect(await stranger.exited).toBe(255);
     expect(stranger.screen()).toContain('Permission denied (publickey)');
     await eventually(() => notices.some((notice) => notice.includes('(authentication)')), 'the stranger\'s refusal reached the host as a notice');
+
+    // Her locale is taken; what she asks for beyond it is refused as a request, the variable quietly, and she stays.
+    const asking = joinAsGuest(keyFiles.alice, ['-o', 'ForwardX11=yes', '-o', 'SetEnv=LANG=de_DE.UTF-8 LD_PRELOAD=/x'], { DISPLAY: ':99' });
+    await eventually(() => notices.some((notice) => notice.includes('X11')) && quietNotices.length > 0, `the refused requests reached the host (${notices.join(' | ')})`);
+    expect(notices).toContain('Refused alice\'s X11 forwarding request: X11 forwarding');
+    expect(quietNotices).toEqual(['Refused alice\'s env request: setting "LD_PRELOAD" (only TERM, LANG and LC_* are accepted)']);
+    expect([...notices, ...quietNotices].join('\n')).not.toMatch(/alice's connection|de_DE/);
+    await eventually(async () => (await backend.connectedGuests()).length === 3, 'she is connected all the same');
+    asking.type('\x02d');
+    expect(await asking.exited).toBe(0);
+    await eventually(async () => (await backend.connectedGuests()).length === 2, 'she detached');
   }, 30_000);
 
   it('tells the flow at once as guests come and go, and disconnects one guest by their connection id', async () => {

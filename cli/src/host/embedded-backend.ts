@@ -1,5 +1,5 @@
 import { openEmbeddedTunnel } from '../lib/embedded-tunnel.js';
-import { GuestSshServer, type GuestSshEvent } from '../lib/guest-ssh-server.js';
+import { GuestSshServer, type GuestSshEvent, type RequestRefusal } from '../lib/guest-ssh-server.js';
 import { loadHostKey, type HostKey } from '../lib/host-key.js';
 import { privateSocketRoot, removeDeadSessionDirectories, TmuxSession } from '../lib/tmux-session.js';
 import type { HostBackend } from './host-backend.js';
@@ -13,8 +13,11 @@ export interface EmbeddedBackendOptions {
   socketRoot?: string;
   /** Where SSH_AUTH_SOCK and HOME come from, for the tunnel's key. */
   env?: Record<string, string | undefined>;
-  /** What the host should hear about: a guest refused, a key nobody can log in with here. */
-  notice?: (message: string) => void;
+  /**
+   * What the host should hear about: a connection refused, a guest's request refused, a key nobody can log in with here.
+   * A quiet one is for the run log and the `--no-tui` lines, not the screen.
+   */
+  notice?: (message: string, options?: { quiet?: boolean }) => void;
 }
 
 /**
@@ -49,7 +52,12 @@ export async function createEmbeddedBackend(options: EmbeddedBackendOptions = {}
         tmuxPath: session.tmuxPath,
         socket: session.socket,
         guests: guests.map(({ username, access, keys }) => ({ username, access, publicKeys: keys.map((key) => key.key) })),
-        onEvent: (event) => (event.type === 'refused' ? notice(refusalNotice(event)) : guestsChanged()),
+        onEvent: (event) => {
+          if (event.type === 'refused') notice(connectionRefusalNotice(event));
+          // OpenSSH clients send variables unasked (`SendEnv`), and the guest is let in all the same: nothing for the host to do.
+          else if (event.type === 'request-refused') notice(requestRefusalNotice(event), { quiet: event.refusal === 'env' });
+          else guestsChanged();
+        },
       });
       for (const { username, key, reason } of server.unusableKeys) notice(`${username}'s key ${key.slice(0, 40)}… cannot log in here: ${reason}`);
     },
@@ -94,6 +102,24 @@ export async function createEmbeddedBackend(options: EmbeddedBackendOptions = {}
   };
 }
 
-function refusalNotice(event: Extract<GuestSshEvent, { type: 'refused' }>): string {
-  return `Refused ${event.username ? `${event.username}'s` : 'a'} connection (${event.refusal}): ${event.detail}`;
+function connectionRefusalNotice(event: Extract<GuestSshEvent, { type: 'refused' }>): string {
+  // A flood is the one a logged-in guest meets: they were let in, then dropped.
+  const verb = event.refusal === 'request-flood' ? 'Dropped' : 'Refused';
+  return `${verb} ${event.username ? `${event.username}'s` : 'a'} connection (${event.refusal}): ${event.detail}`;
+}
+
+const requestNames: Record<RequestRefusal, string> = {
+  'no-pty': 'shell without a terminal',
+  exec: 'exec',
+  subsystem: 'subsystem',
+  'x11-forwarding': 'X11 forwarding',
+  'agent-forwarding': 'agent forwarding',
+  'port-forwarding': 'port forwarding',
+  env: 'env',
+  'too-many-sessions': 'extra session',
+};
+
+/** Says the request was refused, not the guest: they stay connected (and attached, as a rule). */
+function requestRefusalNotice(event: Extract<GuestSshEvent, { type: 'request-refused' }>): string {
+  return `Refused ${event.username}'s ${requestNames[event.refusal]} request: ${event.detail}`;
 }

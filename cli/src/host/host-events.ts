@@ -69,7 +69,8 @@ export interface SessionPlace {
 export type HostEvent =
   | { type: 'step'; id: StepId; status: StepStatus; at: number; detail?: string }
   | { type: 'mode'; mode: HostMode; reason: string }
-  | { type: 'notice'; message: string }
+  /** `quiet`: for the run log, `--no-tui` and `--json` alone, not the screen (a guest's refused variable, say). */
+  | { type: 'notice'; message: string; quiet?: boolean }
   | { type: 'ready'; session: ReadySession }
   /** Its box stopped answering, so the session moved to another, at `at`: `session` has the new join commands, which the guests were mailed. */
   | { type: 'moved'; session: ReadySession; from: SessionPlace; to: SessionPlace; at: number }

@@ -57,7 +57,7 @@ export async function hostSession(options: HostSessionOptions): Promise<number> 
   store.subscribe(lineReporter(log.write));
   const writeLine = (line: string) => void process.stdout.write(`${line}\n`);
   if (options.output !== 'tui') store.subscribe(options.output === 'json' ? jsonReporter(writeLine) : lineReporter(writeLine));
-  const notice = (message: string) => store.dispatch({ type: 'notice', message });
+  const notice = (message: string, { quiet = false } = {}) => store.dispatch({ type: 'notice', message, ...(quiet ? { quiet } : {}) });
   if (log.failure) notice(`This run keeps no log (${log.failure}).`);
   store.dispatch(options.systemSshd
     ? { type: 'mode', mode: 'system-sshd', reason: '--system-sshd: guests reach this machine\'s sshd as the local user tmuxme' }

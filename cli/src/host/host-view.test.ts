@@ -41,6 +41,14 @@ describe('the host view', () => {
     expect(fold([{ type: 'ready', session }]).moved).toBeUndefined();
   });
 
+  it('shows notices, but not the quiet ones (a guest\'s refused variable), which only the log and --no-tui lines carry', () => {
+    const view = fold([
+      { type: 'notice', message: 'Refused alice\'s port forwarding request: a local forward (-L) to 127.0.0.1:22' },
+      { type: 'notice', message: 'Refused alice\'s env request: setting "LD_PRELOAD" (only TERM, LANG and LC_* are accepted)', quiet: true },
+    ]);
+    expect(view.notices).toEqual(['Refused alice\'s port forwarding request: a local forward (-L) to 127.0.0.1:22']);
+  });
+
   it('keeps only each guest\'s last departure, however often they come and go', () => {
     const bob = { username: 'bob', readOnly: true, since, connectionId: '2' };
     const aliceLeaving = Array.from({ length: 50 }, (_, i): HostEvent => ({

@@ -75,7 +75,7 @@ export function reduceHostView(view: HostView, event: HostEvent): HostView {
         steps: view.steps.map((step) => ({ ...step, title: stepTitle(step.id, event.mode) })),
       };
     case 'notice':
-      return { ...view, notices: [...view.notices, event.message] };
+      return event.quiet ? view : { ...view, notices: [...view.notices, event.message] };
     case 'ready':
       return { ...view, phase: 'ready', session: event.session };
     case 'moved':

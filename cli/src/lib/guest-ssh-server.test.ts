@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile, spawn as spawnProcess, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,7 +103,7 @@ function background(key: string, options: string[]): { child: ChildProcess; stde
   return { child, stderr: () => stderr };
 }
 
-const refusals = (refusal: string) => events.filter((event) => event.type === 'refused' && event.refusal === refusal);
+const refusals = (refusal: string) => events.filter((event) => (event.type === 'refused' || event.type === 'request-refused') && event.refusal === refusal);
 const connected = (username: string) => events.flatMap((event) => (event.type === 'connected' && event.connection.username === username ? [event.connection] : []));
 
 interface Client { pid: number; width: number; height: number; readOnly: boolean }
@@ -113,6 +113,30 @@ async function tmuxClients(): Promise<Client[]> {
     const [pid, width, height, readOnly] = line.split(' ').map(Number);
     return { pid: pid!, width: width!, height: height!, readOnly: readOnly === 1 };
   });
+}
+
+/** What a tmux client was started with: its process's environment, as the kernel keeps it. */
+async function clientEnvironment(pid: number): Promise<Record<string, string>> {
+  const entries = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0').filter(Boolean);
+  return Object.fromEntries(entries.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+}
+
+/** Whether tmux draws UTF-8 to a client, which it decided from the client's LC_ALL, LC_CTYPE or LANG. */
+async function clientUtf8(pid: number): Promise<boolean> {
+  const lines = (await tmux('list-clients', '-F', '#{client_pid} #{client_utf8}')).split('\n');
+  return lines.includes(`${pid} 1`);
+}
+
+/**
+ * A new connection of a guest's, once tmux lists its client: its id and the client's pid. Not sooner: until the
+ * pty's child has exec'd tmux, /proc/<pid>/environ is not yet the environment tmux was given.
+ */
+async function newConnection(username: string, before: Set<string>): Promise<{ id: string; pid: number }> {
+  return eventually(async () => {
+    const connection = server.connections().find((c) => c.username === username && !before.has(c.id) && c.tmuxClientPids.length > 0);
+    const pid = connection?.tmuxClientPids[0];
+    return pid !== undefined && (await tmuxClients()).some((client) => client.pid === pid) && { id: connection!.id, pid };
+  }, `${username}'s new connection attached (events: ${JSON.stringify(events)})`);
 }
 
 /** The tmux client of a guest's connection (by default their latest), once it is attached. */
@@ -216,6 +240,8 @@ describe('the guests\' SSH server inside tmuxme', () => {
     const sftp = await runSsh(keys.alice.path, ['-s'], ['sftp']);
     expect(sftp).toMatchObject({ code: 255, stderr: expect.stringContaining('subsystem request failed') });
     expect(counts()).toEqual([noPtyBefore! + 1, execBefore! + 1, subsystemBefore! + 1]);
+    // Each a request of a guest's who logged in, not a connection turned away.
+    expect(refusals('exec').at(-1)).toMatchObject({ type: 'request-refused', username: 'alice', connectionId: expect.any(String) });
   });
 
   it('refuses local and remote port forwarding', async () => {
@@ -230,7 +256,7 @@ describe('the guests\' SSH server inside tmuxme', () => {
     await new Promise((resolve) => through.once('close', resolve));
     await eventually(() => /open failed/.test(forwarder.stderr()), `ssh reported the refused forward (${forwarder.stderr()})`);
     forwarder.child.kill();
-    expect(refusals('port-forwarding').map((event) => event.type === 'refused' && event.detail)).toEqual([
+    expect(refusals('port-forwarding').map((event) => event.type === 'request-refused' && event.detail)).toEqual([
       expect.stringContaining('remote forward (-R'), expect.stringContaining(`local forward (-L) to 127.0.0.1:${port}`),
     ]);
   });
@@ -247,15 +273,70 @@ describe('the guests\' SSH server inside tmuxme', () => {
     agent.kill();
   });
 
-  it('refuses X11 forwarding and every variable but TERM, and still attaches the guest', async () => {
+  it('refuses X11 forwarding and every variable but TERM, LANG and LC_*, and still attaches the guest', async () => {
     const asking = joinAsGuest(keys.alice.path, {
       options: ['-o', 'ForwardX11=yes', '-o', 'SetEnv=LD_PRELOAD=/tmp/evil.so TERM=screen'],
       env: { ...sshEnvironment, DISPLAY: ':99' },
     });
     await eventually(() => refusals('x11-forwarding').length === 1 && refusals('env').length === 1, 'X11 and the variable refused');
-    expect(refusals('env')[0]).toMatchObject({ detail: expect.stringContaining('LD_PRELOAD') });
+    expect(refusals('env')[0]).toMatchObject({ type: 'request-refused', username: 'alice', detail: expect.stringContaining('LD_PRELOAD') });
     asking.type('echo env-gu""est\r');
     await eventually(async () => (await pane()).includes('env-guest'), 'the guest who asked still typed into the pane');
+  });
+
+  it('hands a guest\'s LANG and LC_* (SendEnv, as Debian\'s and macOS\'s ssh_config have it) to her tmux client, in place of the host\'s', async () => {
+    const before = new Set(server.connections().map((c) => c.id));
+    const guest = joinAsGuest(keys.alice.path, {
+      options: ['-o', 'SendEnv=LANG LC_*'],
+      env: { ...sshEnvironment, LANG: 'de_DE.UTF-8', LC_MESSAGES: 'fr_FR.UTF-8', LC_TERMINAL: 'iTerm2', LC_ALL: '' },
+    });
+    const { pid } = await newConnection('alice', before);
+    const environment = await clientEnvironment(pid);
+    expect(environment).toMatchObject({ LANG: 'de_DE.UTF-8', LC_MESSAGES: 'fr_FR.UTF-8', LC_TERMINAL: 'iTerm2', LC_ALL: '' });
+    expect(environment).not.toHaveProperty('LC_CTYPE');
+    expect(await clientUtf8(pid)).toBe(true);
+    guest.type('echo locale-gu""est\r');
+    await eventually(async () => (await pane()).includes('locale-guest'), 'the guest with a locale typed into the pane');
+  });
+
+  it('lets a guest\'s locale decide whether tmux draws UTF-8 to her, whatever the host\'s (SetEnv LANG=C: no UTF-8)', async () => {
+    const before = new Set(server.connections().map((c) => c.id));
+    joinAsGuest(keys.alice.path, { options: ['-o', 'SetEnv=LANG=C'], env: { ...sshEnvironment, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' } });
+    const { pid } = await newConnection('alice', before);
+    const environment = await clientEnvironment(pid);
+    expect(environment.LANG).toBe('C');
+    expect(environment).not.toHaveProperty('LC_ALL');
+    expect(await clientUtf8(pid)).toBe(false);
+
+    // A guest who sends no locale keeps the host's, as before.
+    const plain = await clientEnvironment((await attachedClient('alice', aliceConnection)).pid);
+    expect(plain.LANG).toBe(process.env.LANG);
+  });
+
+  it('refuses a variable it does not take, and a LANG too long or with a control character, quietly: the guest stays, her locale unset', async () => {
+    const cases = [
+      { options: ['-o', 'SetEnv=LD_PRELOAD=/x'], detail: '"LD_PRELOAD" (only TERM, LANG and LC_* are accepted)' },
+      { options: ['-o', `SetEnv=LANG=${'de_DE.UTF-8'.padEnd(65, 'x')}`], detail: 'setting LANG to 65 bytes' },
+      { options: ['-o', 'SetEnv=LANG=de_DE\x1b[31m.UTF-8'], detail: 'setting LANG to 16 bytes' },
+      { options: ['-o', 'SetEnv=LC_CTYPE=de_DE.UTF-8\x7f'], detail: 'setting LC_CTYPE to 12 bytes' },
+    ];
+    for (const { options, detail } of cases) {
+      const before = new Set(server.connections().map((c) => c.id));
+      const eventsBefore = events.length;
+      const guest = joinAsGuest(keys.alice.path, { options });
+      const { id, pid } = await newConnection('alice', before);
+      const ours = () => events.slice(eventsBefore).filter((event) => 'connectionId' in event && event.connectionId === id);
+      await eventually(() => ours().some((event) => event.type === 'request-refused'), `the refusal of ${options[1]}`);
+      expect(ours().filter((event) => event.type === 'request-refused' || event.type === 'refused')).toEqual([
+        { type: 'request-refused', refusal: 'env', username: 'alice', connectionId: id, detail: expect.stringContaining(detail) },
+      ]);
+      const environment = await clientEnvironment(pid);
+      expect(environment).not.toHaveProperty('LD_PRELOAD');
+      expect([environment.LANG, environment.LC_CTYPE]).toEqual([process.env.LANG, process.env.LC_CTYPE]);
+      guest.type(`echo refused-${id}-gu""est\r`);
+      await eventually(async () => (await pane()).includes(`refused-${id}-guest`), `the guest who sent ${options[1]} still typed into the pane`);
+      expect(server.connections().some((c) => c.id === id)).toBe(true);
+    }
   });
 
   it('drops a connection that floods it with requests', async () => {
@@ -267,7 +348,7 @@ describe('the guests\' SSH server inside tmuxme', () => {
     client.on('error', () => {});
     for (let i = 0; i < 200; i++) client.forwardIn('127.0.0.1', 10_000 + i, () => {});
     await closed;
-    expect(refusals('request-flood')).toHaveLength(1);
+    expect(refusals('request-flood')).toEqual([expect.objectContaining({ type: 'refused', username: 'alice' })]);
   });
 
   it('has left the first guest attached and working through all of that', async () => {

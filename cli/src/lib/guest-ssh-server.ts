@@ -2,10 +2,10 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import ssh2, { type AuthContext, type Connection, type Server } from 'ssh2';
 import { GuestKeyring, type InvitedGuest, type UnusableKey } from './guest-ssh-auth.js';
-import { serveGuestSession, type GuestTerminal, type Refusal } from './guest-ssh-session.js';
+import { serveGuestSession, type ConnectionRefusal, type GuestTerminal, type Refusal, type RequestRefusal } from './guest-ssh-session.js';
 
 export type { InvitedGuest, UnusableKey } from './guest-ssh-auth.js';
-export type { Refusal } from './guest-ssh-session.js';
+export type { ConnectionRefusal, Refusal, RequestRefusal } from './guest-ssh-session.js';
 
 /** A guest who logged in with one of their keys. */
 export interface GuestConnection {
@@ -22,7 +22,10 @@ export interface GuestConnection {
 export type GuestSshEvent =
   | { type: 'connected'; connection: GuestConnection }
   | { type: 'left'; connection: GuestConnection }
-  | { type: 'refused'; refusal: Refusal; detail: string; connectionId?: string; username?: string };
+  /** A connection turned away (not logged in, too many, the session over) or dropped (a flood). */
+  | { type: 'refused'; refusal: ConnectionRefusal; detail: string; connectionId?: string; username?: string }
+  /** One request a logged-in guest made was rejected; their connection goes on. */
+  | { type: 'request-refused'; refusal: RequestRefusal; detail: string; connectionId: string; username: string };
 
 export interface GuestSshLimits {
   /** Session channels open at once on one connection. */
@@ -164,7 +167,7 @@ export class GuestSshServer {
     client.on('session', (accept, reject) => {
       if (!this.allow(state)) return;
       if (state.sessions >= this.limits.maxSessions) {
-        this.refuse(state, 'too-many-sessions', `more than ${this.limits.maxSessions} sessions on one connection`);
+        this.refuseRequest(state, 'too-many-sessions', `more than ${this.limits.maxSessions} sessions on one connection`);
         return reject();
       }
       const session = accept();
@@ -173,20 +176,20 @@ export class GuestSshServer {
       serveGuestSession(session, {
         guest: state.guest!, tmuxPath: this.options.tmuxPath, socket: this.options.socket,
         allow: () => this.allow(state),
-        refuse: (refusal, detail) => this.refuse(state, refusal, detail),
+        refuse: (refusal, detail) => this.refuseRequest(state, refusal, detail),
         attached: (terminal) => this.track(state, terminal),
       });
     });
     client.on('tcpip', (_accept, reject, info) => {
-      if (this.allow(state)) this.refuse(state, 'port-forwarding', `a local forward (-L) to ${info.destIP}:${info.destPort}`);
+      if (this.allow(state)) this.refuseRequest(state, 'port-forwarding', `a local forward (-L) to ${info.destIP}:${info.destPort}`);
       reject();
     });
     client.on('openssh.streamlocal', (_accept, reject) => {
-      if (this.allow(state)) this.refuse(state, 'port-forwarding', 'a forward to a Unix socket');
+      if (this.allow(state)) this.refuseRequest(state, 'port-forwarding', 'a forward to a Unix socket');
       reject();
     });
     client.on('request', (_accept, reject, name) => {
-      if (this.allow(state)) this.refuse(state, 'port-forwarding', `a remote forward (-R, ${name})`);
+      if (this.allow(state)) this.refuseRequest(state, 'port-forwarding', `a remote forward (-R, ${name})`);
       reject?.();
     });
     // A reset or a protocol error: 'close' follows, and cleans up.
@@ -237,10 +240,17 @@ export class GuestSshServer {
     return false;
   }
 
-  private refuse(state: LiveConnection, refusal: Refusal, detail: string): void {
+  private refuse(state: LiveConnection, refusal: ConnectionRefusal, detail: string): void {
     if (state.refused.has(refusal)) return;
     state.refused.add(refusal);
     this.emit({ type: 'refused', refusal, detail, connectionId: state.id, username: state.guest?.username });
+  }
+
+  /** Only a logged-in guest gets as far as making requests. */
+  private refuseRequest(state: LiveConnection, refusal: RequestRefusal, detail: string): void {
+    if (state.refused.has(refusal) || !state.guest) return;
+    state.refused.add(refusal);
+    this.emit({ type: 'request-refused', refusal, detail, connectionId: state.id, username: state.guest.username });
   }
 
   private track(state: LiveConnection, terminal: GuestTerminal): void {

@@ -3,10 +3,15 @@ import type { PseudoTtyInfo, ServerChannel, Session, WindowChangeInfo } from 'ss
 import { greeting } from './guest-command.js';
 import type { InvitedGuest } from './guest-ssh-auth.js';
 
+/** A request a logged-in guest made and did not get: the request is rejected, their connection goes on. */
+export type RequestRefusal =
+  | 'no-pty' | 'exec' | 'subsystem' | 'x11-forwarding' | 'agent-forwarding' | 'port-forwarding' | 'env' | 'too-many-sessions';
+
+/** A connection turned away or dropped: a login that failed, too many at once, a flood, or the session over. */
+export type ConnectionRefusal = 'authentication' | 'request-flood' | 'too-many-connections' | 'server-closed';
+
 /** What a guest asked for and did not get. Each kind is reported once per connection. */
-export type Refusal =
-  | 'authentication' | 'no-pty' | 'exec' | 'subsystem' | 'x11-forwarding' | 'agent-forwarding' | 'port-forwarding'
-  | 'env' | 'too-many-sessions' | 'request-flood' | 'too-many-connections' | 'server-closed';
+export type Refusal = RequestRefusal | ConnectionRefusal;
 
 /** A guest's tmux client, running in a pty of ours. */
 export interface GuestTerminal {
@@ -22,7 +27,7 @@ export interface GuestSessionContext {
   socket: string;
   /** Counts one request against the connection's cap; false once the connection is being dropped for flooding. */
   allow(): boolean;
-  refuse(refusal: Refusal, detail: string): void;
+  refuse(refusal: RequestRefusal, detail: string): void;
   attached(terminal: GuestTerminal): void;
 }
 
@@ -35,9 +40,25 @@ const maxDimension = 1000;
 // What a terminfo name looks like; anything else would be handed to tmux as the guest's TERM.
 const termPattern = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
 const defaultTerm = 'xterm-256color';
-// The host's locale decides whether tmux draws in UTF-8; the rest of the host's environment
-// (API tokens, agent sockets) has no business in a process that serves a guest.
-const passedEnvironment = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'LC_CTYPE'];
+// The rest of the host's environment (API tokens, agent sockets) has no business in a process that serves a guest.
+const passedEnvironment = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL'];
+// The host's locale, for a guest who sends none of their own.
+const hostLocale = ['LANG', 'LC_ALL', 'LC_CTYPE'];
+/**
+ * The guest's locale, as Debian's sshd takes it (`AcceptEnv LANG LC_*`) and OpenSSH clients on Debian and macOS
+ * send it (`SendEnv LANG LC_*`). Their tmux client reads LC_ALL, else LC_CTYPE, else LANG to decide whether the
+ * guest's terminal takes UTF-8 (tmux draws `_` for every non-ASCII character to a client that does not): that is
+ * the guest's terminal's business, not the host's.
+ */
+const localeName = /^(LANG|LC_[A-Z0-9_]{1,32})$/;
+// The ones that decide the client's character set: a guest who sends one of them replaces all of the host's.
+const charsetNames = new Set(hostLocale);
+/**
+ * Printable ASCII, at most 64 bytes: locale names (`de_DE.UTF-8`, `sr_RS@latin`) are ASCII, and so is what
+ * terminals put in LC_* (iTerm2's LC_TERMINAL=iTerm2). Allowing UTF-8 would buy nothing a locale uses and let in
+ * bidirectional and invisible characters; no control characters, so no newlines nor escapes reach an environment.
+ */
+const localeValue = /^[\x20-\x7e]{0,64}$/;
 
 /**
  * One session channel of an authenticated guest: a pty request, then a shell,
@@ -47,6 +68,7 @@ const passedEnvironment = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', '
 export function serveGuestSession(session: Session, context: GuestSessionContext): void {
   let size: TerminalSize | undefined;
   let term = defaultTerm;
+  const locale = new Map<string, string>();
   let terminal: IPty | undefined;
 
   session.on('pty', (accept, reject, info: PseudoTtyInfo) => {
@@ -63,7 +85,12 @@ export function serveGuestSession(session: Session, context: GuestSessionContext
       term = val;
       return accept?.();
     }
-    context.refuse('env', `setting ${JSON.stringify(key.slice(0, 40))} (only TERM is accepted)`);
+    if (localeName.test(key) && localeValue.test(val) && !terminal) {
+      locale.set(key, val);
+      return accept?.();
+    }
+    // Reported quietly (once per connection): OpenSSH clients send variables by default, and their guest is still let in.
+    context.refuse('env', envRefusal(key, val, terminal !== undefined));
     reject?.();
   });
   // Not counted against the cap: dragging a window sends many, and each resizes only this guest's pty.
@@ -85,7 +112,7 @@ export function serveGuestSession(session: Session, context: GuestSessionContext
       context.refuse('no-pty', 'a shell without a pty');
       return;
     }
-    terminal = attachTmux(accept(), context, size, term);
+    terminal = attachTmux(accept(), context, size, term, locale);
   });
   session.on('exec', (_accept, reject, { command }) => refuse('exec', `running ${JSON.stringify(command.slice(0, 60))}`, reject));
   session.on('subsystem', (_accept, reject, { name }) => refuse('subsystem', `the ${JSON.stringify(name.slice(0, 40))} subsystem`, reject));
@@ -95,7 +122,7 @@ export function serveGuestSession(session: Session, context: GuestSessionContext
     if (context.allow()) reject?.();
   });
 
-  function refuse(refusal: Refusal, detail: string, reject: (() => void) | undefined): void {
+  function refuse(refusal: RequestRefusal, detail: string, reject: (() => void) | undefined): void {
     if (!context.allow()) return;
     context.refuse(refusal, detail);
     reject?.();
@@ -108,13 +135,16 @@ interface RawPty {
   write(data: Buffer): void;
 }
 
-function attachTmux(channel: ServerChannel, context: GuestSessionContext, size: TerminalSize, term: string): IPty {
+function attachTmux(channel: ServerChannel, context: GuestSessionContext, size: TerminalSize, term: string, locale: Map<string, string>): IPty {
   const readOnly = context.guest.access === 'ro';
   const environment: Record<string, string> = { TERM: term };
-  for (const name of passedEnvironment) {
+  // The host's LC_ALL would override a guest's LANG: a guest who sent any of the three gets none of the host's.
+  const guestCharset = [...locale.keys()].some((name) => charsetNames.has(name));
+  for (const name of [...passedEnvironment, ...(guestCharset ? [] : hostLocale)]) {
     const value = process.env[name];
     if (value !== undefined) environment[name] = value;
   }
+  for (const [name, value] of locale) environment[name] = value;
   const attach = ['-S', context.socket, 'attach-session', ...(readOnly ? ['-r'] : []), ';', 'display-message', greeting(context.guest.username, readOnly)];
   const pty = spawn(context.tmuxPath, attach, {
     name: term, cols: size.cols, rows: size.rows, env: environment,
@@ -147,6 +177,14 @@ function attachTmux(channel: ServerChannel, context: GuestSessionContext, size: 
   channel.once('close', hangUp);
   context.attached({ pid: pty.pid, exited, kill: hangUp });
   return pty;
+}
+
+/** Why an env request was refused. The value is never quoted: it goes to the host's screen, and may be any bytes. */
+function envRefusal(key: string, val: string, started: boolean): string {
+  if (!(key === 'TERM' || localeName.test(key))) return `setting ${JSON.stringify(key.slice(0, 40))} (only TERM, LANG and LC_* are accepted)`;
+  if (started) return `setting ${key} once the terminal had started`;
+  if (key === 'TERM') return 'setting TERM to something that is not a terminfo name';
+  return `setting ${key} to ${Buffer.byteLength(val)} bytes that are not a locale's (printable ASCII, at most 64 bytes)`;
 }
 
 /**
