@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What both `npm run up` and `npm test` need on a fresh machine: npm packages,
-# the FerretDB build, and a running RabbitMQ with its management API (the tests
+# the FerretDB and Mailpit builds, and a running RabbitMQ with its management API (the tests
 # make a vhost per run through it). Safe to run again: it only does what is missing.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -12,6 +12,7 @@ if [ ! -d node_modules/.bin ] || [ package-lock.json -nt node_modules/.package-l
 fi
 
 bash infra/ferretdb/build.sh
+bash infra/mailpit/build.sh
 
 if [ -z "${AMQP_URL:-}" ] && ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
   command -v rabbitmq-server >/dev/null || { echo "RabbitMQ is not installed and AMQP_URL is not set" >&2; exit 1; }
