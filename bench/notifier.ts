@@ -77,29 +77,30 @@ try {
 
   // Opens the SMTP pool and warms the database and the JIT, so the burst measures the steady state.
   await publishAll(warmUp, events);
-  await catcher.waitFor(warmUp, 30_000);
-  catcher.clear();
+  await catcher.waitForCount(warmUp, 30_000);
+  await catcher.clear();
 
   console.log(`${events} SessionDeclared events, one guest each; ${Object.entries(tuning).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   const cpuBefore = notifierCpuSeconds();
   const started = performance.now();
   await publishAll(events);
   const published = performance.now();
-  await catcher.waitFor(events, 300_000);
+  await catcher.waitForCount(events, 300_000);
   const done = performance.now();
   const cpuAfter = notifierCpuSeconds();
 
   await sleep(1000);
-  const recipients = new Set(catcher.messages.map((mail) => mail.envelope.to[0]));
-  const exact = catcher.messages.length === events && recipients.size === events;
+  const mails = await catcher.messages();
+  const recipients = new Set(mails.map((mail) => mail.envelope.to[0]));
+  const exact = mails.length === events && recipients.size === events;
   const cpuPerMail = cpuBefore !== undefined && cpuAfter !== undefined ? (cpuAfter - cpuBefore) * 1000 / events : undefined;
   const cpu = cpuPerMail === undefined ? '' : `; the notifier used ${cpuPerMail.toFixed(1)} ms CPU per mail`;
   console.log(`published in ${((published - started) / 1000).toFixed(2)} s; last mail accepted after ${((done - started) / 1000).toFixed(2)} s${cpu}`);
   const rate = events / ((done - started) / 1000);
-  console.log(`${rate.toFixed(0)} mails/s (target ≥ 200); ${catcher.messages.length} mails to ${recipients.size} guests: ${exact ? 'exactly one each' : 'NOT one each'}`);
+  console.log(`${rate.toFixed(0)} mails/s (target ≥ 200); ${mails.length} mails to ${recipients.size} guests: ${exact ? 'exactly one each' : 'NOT one each'}`);
   figure('mails', rate, 'mails/s', '>= 200');
   if (cpuPerMail !== undefined) figure('notifier CPU per mail', cpuPerMail, 'ms');
-  if (!exact) throw new Error(`${catcher.messages.length} mails to ${recipients.size} guests, not one to each of ${events}`);
+  if (!exact) throw new Error(`${mails.length} mails to ${recipients.size} guests, not one to each of ${events}`);
 } finally {
   notifier.kill('SIGTERM');
   await notifierExited;

@@ -284,7 +284,7 @@ export class PairingWorld {
   async invitationFor(username: string, timeoutMs = 20_000, nth = 1): Promise<CaughtMail> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = this.mail.messages.filter((m) => m.envelope.to.includes(`${username}@example.com`))[nth - 1];
+      const found = (await this.mail.messages()).filter((m) => m.envelope.to.includes(`${username}@example.com`))[nth - 1];
       if (found) return found;
       if (Date.now() > deadline) throw new Error(`no invitation for ${username} within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 100));

@@ -1,6 +1,6 @@
 /**
  * Runs tmux.me on this machine with embedded defaults: FerretDB (SQLite, in
- * .local/), the local RabbitMQ, a mail catcher, TUNNEL_BOXES tunnel boxes
+ * .local/), the local RabbitMQ, Mailpit as the mail catcher, TUNNEL_BOXES tunnel boxes
  * (default 2) when run as root, and every service, each as its own process as
  * in production. Ctrl-C stops everything this script started.
  */
@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { generateSigningKeys } from '@tmuxme/auth';
-import { canConnect, ferretdbBinary, waitForPort } from '@tmuxme/testing';
+import { canConnect, ferretdbBinary, mailpitBinary, waitForPort } from '@tmuxme/testing';
 import { boxCount, boxesInRotation, describeBox, devBoxes, startBoxSshd, stopBoxSshd, tunnelSyncEnv, type DevBox } from './tunnel-boxes.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -72,6 +72,10 @@ try {
   console.error((error as Error).message);
   process.exit(2);
 }
+if (!existsSync(mailpitBinary)) {
+  console.error(`Mailpit is not built (${mailpitBinary} is missing): run \`bash infra/dev/ensure.sh\` (\`npm run up\` runs it)`);
+  process.exit(2);
+}
 
 mkdirSync(local, { recursive: true });
 const mongoBase = process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/';
@@ -110,7 +114,9 @@ const services: [string, number, Record<string, string>][] = [
   ...boxes.map((box): [string, number, Record<string, string>] => [`tunnel-sync-${box.n}`, box.httpPort, tunnelSyncEnv(box, database)]),
   ['gateway', 8080, {}],
 ];
-start('mail', process.execPath, ['--import', 'tsx', 'infra/dev/mail-catcher.ts']);
+// The mail catcher compose runs. Its mails live in a temporary database that Mailpit deletes when it stops, as
+// compose's do in its container; nothing it does reaches the network (no release check, no reverse DNS).
+start('mailpit', mailpitBinary, ['--smtp', '127.0.0.1:1025', '--listen', '127.0.0.1:8025', '--disable-version-check', '--smtp-disable-rdns']);
 for (const [name, port, env] of services) {
   // Node itself runs main.ts (tsx only loads it), so SIGTERM reaches the service's graceful shutdown.
   const folder = name.replace(/-\d+$/, '');
@@ -129,7 +135,8 @@ const boxLines = boxes.length > 0
 console.log(`
 tmux.me is up:
   gateway (API and pages)   http://127.0.0.1:8080
-  mail catcher              http://127.0.0.1:8025 (SMTP on 127.0.0.1:1025)
+  mail catcher (Mailpit)    http://127.0.0.1:8025/view/latest.txt, the newest mail (or .html); SMTP on 127.0.0.1:1025
+                            every mail: http://127.0.0.1:8025/api/v1/messages, one: /api/v1/message/<ID>
   tunnel boxes              ${boxLines}
   point the CLI at it       export TMUXME_SERVER=http://127.0.0.1:8080
   try it                    curl -s http://127.0.0.1:8080/api/v1/users -H 'content-type: application/json' \\

@@ -20,8 +20,8 @@ beforeAll(async () => {
 afterEach(async () => {
   for (const child of children.splice(0)) child.kill('SIGKILL');
   await Promise.all(opened.splice(0).map((resource) => resource.close()));
-  catcher.refuse(false);
-  catcher.clear();
+  await catcher.refuse(false);
+  await catcher.clear();
 });
 afterAll(async () => {
   await catcher?.stop();
@@ -74,7 +74,7 @@ async function finishWithSecondProcess(options: NotifierOptions, expected: numbe
   await startNotifier(options);
   await catcher.waitFor(expected, 60_000);
   await new Promise((done) => setTimeout(done, 1500));
-  return catcher.messages;
+  return catcher.messages();
 }
 
 // A hang guard above the waits inside (30 s for a third of the mails, 60 s for the rest): Jest's default 30 s ran
@@ -91,12 +91,12 @@ describe('a notifier process', () => {
   it('killed while the relay holds back its mail: every guest gets exactly one after the restart', async () => {
     const { options, first, expected } = await burst();
     await catcher.waitFor(Math.floor(expected / 3), 30_000);
-    catcher.refuse(true);
+    await catcher.refuse(true);
     // Long enough for every mail the relay accepted to be recorded; the rest are being refused.
     await new Promise((done) => setTimeout(done, 300));
     await first.stop('SIGKILL');
-    expect(catcher.messages.length).toBeLessThan(expected);
-    catcher.refuse(false);
+    expect(await catcher.count()).toBeLessThan(expected);
+    await catcher.refuse(false);
 
     const mails = await finishWithSecondProcess(options, expected);
     const counts = mailsPerRecipient(mails);
@@ -107,8 +107,8 @@ describe('a notifier process', () => {
 
   it('killed the instant the relay accepted a mail: nothing is lost, and a repeat keeps its Message-ID', async () => {
     const { options, first, expected } = await burst();
-    // waitFor resolves as the relay stores a mail and before the sender has heard so: the one window where
-    // the sender cannot know. Those few mails go out again after the lease, with the same Message-ID.
+    // waitFor resolves within moments of the relay storing a mail, while the sender may not have heard so yet: the
+    // one window where the sender cannot know. Those few mails go out again after the lease, with the same Message-ID.
     await catcher.waitFor(Math.floor(expected / 3), 30_000);
     await first.stop('SIGKILL');
 

@@ -36,8 +36,9 @@ describe('two notifier replicas on one queue and one database', () => {
 
     await catcher.waitFor(expected, 60_000);
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const counts = mailsPerRecipient(catcher.messages);
-    expect(catcher.messages).toHaveLength(expected);
+    const mails = await catcher.messages();
+    const counts = mailsPerRecipient(mails);
+    expect(mails).toHaveLength(expected);
     expect(counts.size).toBe(expected);
     expect([...counts.values()].every((count) => count === 1)).toBe(true);
 

@@ -28,7 +28,7 @@ afterAll(async () => {
 beforeEach(() => catcher.clear());
 
 const guests = [{ username: 'bob', access: 'rw' as const }, { username: 'carol', access: 'ro' as const }];
-const recipients = () => catcher.messages.map((mail) => mail.envelope.to[0]).sort();
+const recipients = async () => (await catcher.messages()).map((mail) => mail.envelope.to[0]).sort();
 const subject = "alice's session on tmux.me moved to another tunnel box";
 /** Both hops pinned, as sessions gives it for the new box; the quotes test the HTML escaping too. */
 const pinnedJump = (port: number) => `ssh -o KnownHostsCommand="/bin/echo %H ssh-ed25519 HOST" -o ProxyCommand="ssh -o KnownHostsCommand='/bin/echo %%H ssh-ed25519 BOX' `
@@ -39,7 +39,7 @@ describe('a moved session', () => {
     const declared = sessionDeclared('alice', guests, 20101);
     await producer.publish(declared);
     await catcher.waitFor(2);
-    catcher.clear();
+    await catcher.clear();
 
     const pinned = `ssh -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/dev/null -p 21101 tmuxme@${movedHost}`;
     const moved = sessionMoved(declared.data, 21101, { hostKeyFingerprint: 'SHA256:m0v3d', pinnedJoinCommand: pinned, pinnedJumpJoinCommand: pinnedJump(21101) });
@@ -47,7 +47,7 @@ describe('a moved session', () => {
     await producer.publish(moved);
     const mails = await catcher.waitFor(2);
     await settled(producer, app);
-    expect(recipients()).toEqual([emailOf('bob'), emailOf('carol')]);
+    expect(await recipients()).toEqual([emailOf('bob'), emailOf('carol')]);
 
     const why = `alice's tmux session on tmux.me moved to another tunnel box, ${movedHost}: the one it was on, ${tunnelHost}, stopped answering.`;
     for (const mail of mails) {
@@ -74,19 +74,19 @@ describe('a moved session', () => {
     const declared = sessionDeclared('alice', guests, 20102);
     await producer.publish(declared);
     await catcher.waitFor(2);
-    catcher.clear();
+    await catcher.clear();
 
     const moved = sessionMoved(declared.data, 21102);
     await Promise.all([producer.publish(moved), producer.publish(moved)]);
     await catcher.waitFor(2);
     await producer.publish(moved);
     await settled(producer, app);
-    expect(recipients()).toEqual([emailOf('bob'), emailOf('carol')]);
-    for (const mail of catcher.messages) expect(mail.subject).toBe(subject);
+    expect(await recipients()).toEqual([emailOf('bob'), emailOf('carol')]);
+    for (const mail of await catcher.messages()) expect(mail.subject).toBe(subject);
     expect(await app.db.collection('sent_mails').countDocuments({ _id: { $in: [`${moved.id}:bob`, `${moved.id}:carol`] } as never })).toBe(2);
 
     // A second move of the same session is news again.
-    catcher.clear();
+    await catcher.clear();
     await producer.publish(sessionMoved(declared.data, 21202));
     const again = await catcher.waitFor(2);
     expect(again.every((mail) => mail.text.includes(`ssh -p 21202 tmuxme@${movedHost}`))).toBe(true);
@@ -117,11 +117,11 @@ describe('a moved session', () => {
     await producer.publish(sessionMoved(declared.data, 21104));
     await catcher.waitFor(1);
     await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(recipients()).toEqual([emailOf('bob')]);
+    expect(await recipients()).toEqual([emailOf('bob')]);
     await producer.publish(userRegistered('dave'));
     await catcher.waitFor(2);
     await settled(producer, app);
-    expect(recipients()).toEqual([emailOf('bob'), emailOf('dave')]);
-    expect(catcher.messages.every((mail) => mail.subject === subject)).toBe(true);
+    expect(await recipients()).toEqual([emailOf('bob'), emailOf('dave')]);
+    expect((await catcher.messages()).every((mail) => mail.subject === subject)).toBe(true);
   });
 });

@@ -15,8 +15,8 @@ beforeAll(async () => {
   broker = await connect(testAmqpUrl());
 });
 afterEach(async () => {
-  catcher.refuse(false);
-  catcher.clear();
+  await catcher.refuse(false);
+  await catcher.clear();
   await Promise.all(running.splice(0).map((resource) => resource.close()));
 });
 afterAll(async () => {
@@ -45,24 +45,25 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('SMTP trouble', () => {
   it('keeps the mail while the relay refuses for 3 s, then sends each one once', async () => {
     const { producer, failures } = await start({ retryDelayMs: 200, maxDeliveries: 10 });
-    catcher.refuse(true);
+    await catcher.refuse(true);
     await Promise.all([20001, 20002, 20003].map((port) => producer.publish(sessionDeclared('alice', guests, port))));
     await sleep(3000);
-    expect(catcher.messages).toHaveLength(0);
+    expect(await catcher.count()).toBe(0);
     expect(await failures()).toBeGreaterThan(0);
 
-    catcher.refuse(false);
+    await catcher.refuse(false);
     await catcher.waitFor(6, 20_000);
     await sleep(1000);
-    const counts = mailsPerRecipient(catcher.messages);
+    const mails = await catcher.messages();
+    const counts = mailsPerRecipient(mails);
     expect(counts.size).toBe(6);
     expect([...counts.values()].every((count) => count === 1)).toBe(true);
-    expect(catcher.messages.map((mail) => mail.envelope.to[0]).sort()).toEqual([...Array(3).fill(emailOf('bob')), ...Array(3).fill(emailOf('carol'))]);
+    expect(mails.map((mail) => mail.envelope.to[0]).sort()).toEqual([...Array(3).fill(emailOf('bob')), ...Array(3).fill(emailOf('carol'))]);
   });
 
   it('dead-letters the event once its deliveries are spent, and says so in the log and the metrics', async () => {
     const { options, producer, logs, failures, deliveries } = await start({ retryDelayMs: 50, maxDeliveries: 3 });
-    catcher.refuse(true);
+    await catcher.refuse(true);
     const event = sessionDeclared('alice', guests, 20004);
     await producer.publish(event);
 
@@ -76,6 +77,6 @@ describe('SMTP trouble', () => {
     expect(await deliveries('handled')).toBe(0);
     expect(logs.filter((line) => line.msg === 'the SMTP server did not take an invitation' && line.eventId === event.id)).toHaveLength(3 * guests.length);
     expect(logs.find((line) => line.msg.includes('dead-lettering'))).toMatchObject({ eventId: event.id });
-    expect(catcher.messages).toHaveLength(0);
+    expect(await catcher.count()).toBe(0);
   });
 });
