@@ -1,38 +1,27 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Bus } from '@tmuxme/bus';
 import { createEnvelope, UserDeleted, UserUpdated } from '@tmuxme/events';
-import { eventually, MailCatcher } from '@tmuxme/testing';
+import { eventually, type MailCatcher } from '@tmuxme/testing';
 import { escapeHtml } from '../src/mail/html.js';
 import {
-  buildNotifierApp, claimLeaseMs, connectProducer, emailOf, jumpCommand, notifierOptions, publicUrl, replyTo, sessionDeclared, settled, userRegistered,
+  buildNotifierApp, claimLeaseMs, emailOf, jumpCommand, pinnedJumpCommand, publicUrl, replyTo, sessionDeclared, settled, startNotifier, userRegistered,
 } from './notifier-app.js';
 
 /** What a guest receives, and that a redelivered event sends nothing twice. */
 let catcher: MailCatcher;
 let app: Awaited<ReturnType<typeof buildNotifierApp>>;
 let producer: Bus;
+let close: () => Promise<void>;
 const hostile = '<img src=x onerror=alert(1)>';
 
 beforeAll(async () => {
-  catcher = await MailCatcher.start();
-  const options = notifierOptions(catcher.url);
-  app = await buildNotifierApp(options);
-  producer = await connectProducer(options);
-  for (const username of ['alice', 'bob', 'carol']) await producer.publish(userRegistered(username));
-  await producer.publish(userRegistered(hostile, 'mallory@example.com'));
-  await eventually(async () => (await app.db.collection('addresses').countDocuments()) === 4);
+  ({ catcher, app, producer, close } = await startNotifier(['alice', 'bob', 'carol', [hostile, 'mallory@example.com']]));
 });
-afterAll(async () => {
-  await app?.close();
-  await producer?.close();
-  await catcher?.stop();
-});
+afterAll(() => close?.());
 beforeEach(() => catcher.clear());
 
 const byRecipient = async (address: string) => (await catcher.messages()).filter((mail) => mail.envelope.to.includes(address));
-/** What the sessions service would give for both hops pinned; its quotes test the HTML escaping too. */
-const pinnedJump = (port: number) => `ssh -o KnownHostsCommand="/bin/echo %H ssh-ed25519 HOST" -o ProxyCommand="ssh -o KnownHostsCommand='/bin/echo %%H ssh-ed25519 BOX' `
-  + `-p 2222 -W %h:%p join@tunnel.tmux.example" -p ${port} tmuxme@127.0.0.1`;
+const pinnedJump = (port: number) => pinnedJumpCommand(port);
 const jumpIntro = "If your network lets only SSH's port out, join through the relay's SSH port (2222) instead:";
 
 describe('invitations', () => {

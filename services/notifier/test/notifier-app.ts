@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Bus } from '@tmuxme/bus';
 import { createEnvelope, SessionDeclared, SessionMoved, UserRegistered, type Envelope, type EventData } from '@tmuxme/events';
-import { buildApp, eventually, testAmqpUrl, testExchanges, testMongoUrl, uniqueName, type CaughtMail } from '@tmuxme/testing';
+import { buildApp, eventually, MailCatcher, testAmqpUrl, testExchanges, testMongoUrl, uniqueName, type CaughtMail } from '@tmuxme/testing';
 import notifierApp, { type NotifierOptions } from '../src/app.js';
 
 const mailFrom = 'tmux.me <invite@tmux.me>';
@@ -84,6 +84,30 @@ export function sessionMoved(declared: Session, port: number, extra: Partial<Mov
 /** The other services' side of the broker: publishes on the test's exchange. */
 export const connectProducer = (options: Pick<NotifierOptions, 'exchange' | 'deadLetterExchange'>) =>
   Bus.connect({ url: testAmqpUrl(), producer: 'test', exchange: options.exchange, deadLetterExchange: options.deadLetterExchange });
+
+/**
+ * A notifier mailing through a Mailpit of its own, with these users (username, and e-mail if not the usual) in its
+ * address book, and a producer on its exchange.
+ */
+export async function startNotifier(users: (string | [username: string, email: string])[]) {
+  const catcher = await MailCatcher.start();
+  const options = notifierOptions(catcher.url);
+  const app = await buildNotifierApp(options);
+  const producer = await connectProducer(options);
+  for (const user of users) await producer.publish(typeof user === 'string' ? userRegistered(user) : userRegistered(...user));
+  await eventually(async () => (await app.db.collection('addresses').countDocuments()) === users.length);
+  const close = async () => {
+    await app.close();
+    await producer.close();
+    await catcher.stop();
+  };
+  return { catcher, app, producer, close };
+}
+
+/** Both hops pinned, as the sessions service gives it; the quotes test the HTML escaping too. */
+export const pinnedJumpCommand = (port: number, box = tunnelHost) =>
+  `ssh -o KnownHostsCommand="/bin/echo %H ssh-ed25519 HOST" -o ProxyCommand="ssh -o KnownHostsCommand='/bin/echo %%H ssh-ed25519 BOX' `
+  + `-p ${tunnelPort} -W %h:%p join@${box}" -p ${port} tmuxme@127.0.0.1`;
 
 /** Resolves once the notifier got past everything published so far: a marker user published last has arrived. */
 let markers = 0;

@@ -1,38 +1,28 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Bus } from '@tmuxme/bus';
 import { routingKeyFor } from '@tmuxme/events';
-import { eventually, MailCatcher } from '@tmuxme/testing';
+import type { MailCatcher } from '@tmuxme/testing';
 import { escapeHtml } from '../src/mail/html.js';
 import {
-  buildNotifierApp, connectProducer, emailOf, jumpCommand, movedHost, notifierOptions, sessionDeclared, sessionMoved, settled, tunnelHost, userRegistered,
+  buildNotifierApp, emailOf, jumpCommand, movedHost, pinnedJumpCommand, sessionDeclared, sessionMoved, settled, startNotifier, tunnelHost, userRegistered,
 } from './notifier-app.js';
 
 /** A session whose tunnel box died and that its host moved to another: its guests hear of it once, with the way back in. */
 let catcher: MailCatcher;
 let app: Awaited<ReturnType<typeof buildNotifierApp>>;
 let producer: Bus;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  catcher = await MailCatcher.start();
-  const options = notifierOptions(catcher.url);
-  app = await buildNotifierApp(options);
-  producer = await connectProducer(options);
-  for (const username of ['alice', 'bob', 'carol']) await producer.publish(userRegistered(username));
-  await eventually(async () => (await app.db.collection('addresses').countDocuments()) === 3);
+  ({ catcher, app, producer, close } = await startNotifier(['alice', 'bob', 'carol']));
 });
-afterAll(async () => {
-  await app?.close();
-  await producer?.close();
-  await catcher?.stop();
-});
+afterAll(() => close?.());
 beforeEach(() => catcher.clear());
 
 const guests = [{ username: 'bob', access: 'rw' as const }, { username: 'carol', access: 'ro' as const }];
 const recipients = async () => (await catcher.messages()).map((mail) => mail.envelope.to[0]).sort();
 const subject = "alice's session on tmux.me moved to another tunnel box";
-/** Both hops pinned, as sessions gives it for the new box; the quotes test the HTML escaping too. */
-const pinnedJump = (port: number) => `ssh -o KnownHostsCommand="/bin/echo %H ssh-ed25519 HOST" -o ProxyCommand="ssh -o KnownHostsCommand='/bin/echo %%H ssh-ed25519 BOX' `
-  + `-p 2222 -W %h:%p join@${movedHost}" -p ${port} tmuxme@127.0.0.1`;
+const pinnedJump = (port: number) => pinnedJumpCommand(port, movedHost);
 
 describe('a moved session', () => {
   it('mails each guest once, and not the host: who hosts, that it moved and why, the new commands and tmuxme join', async () => {
