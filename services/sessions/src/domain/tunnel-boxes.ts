@@ -84,7 +84,7 @@ export class TunnelBoxes {
   }
 
   /** Every box heard from, in rotation or not. */
-  async known(): Promise<TunnelBox[]> {
+  private async known(): Promise<TunnelBox[]> {
     const { cacheMs = 1000 } = this.options;
     if (this.cache && Date.now() - this.cache.readAt < cacheMs) return this.cache.boxes;
     this.reading ??= this.model.find().lean().then((found) => {
@@ -93,10 +93,6 @@ export class TunnelBoxes {
       return boxes;
     }).finally(() => { this.reading = undefined; });
     return this.reading;
-  }
-
-  async byId(boxId: string): Promise<TunnelBox | undefined> {
-    return (await this.known()).find((box) => box.boxId === boxId);
   }
 
   /**
@@ -126,11 +122,6 @@ export class TunnelBoxes {
   private load(box: TunnelBox): number {
     const since = this.placedSince.get(box.boxId);
     return box.liveLeases + (since?.seenAt === box.seenAt.getTime() ? since.count : 0);
-  }
-
-  /** The known boxes whose range holds the port. */
-  async covering(port: number): Promise<TunnelBox[]> {
-    return (await this.known()).filter(({ ports }) => port >= ports.first && port <= ports.last);
   }
 }
 

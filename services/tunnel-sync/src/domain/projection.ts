@@ -6,7 +6,7 @@ import { Coalescer } from './coalescer.js';
 import type { Change, ProjectionState } from './projection-state.js';
 import { renderAuthorizedKeys, type KeyEntry } from './render-authorized-keys.js';
 import { renderJoinAuthorizedKeys } from './render-join-authorized-keys.js';
-import { sameHost, type SnapshotSource } from './snapshot-source.js';
+import type { SnapshotSource } from './snapshot-source.js';
 
 export interface ProjectionDeps {
   state: ProjectionState;
@@ -26,6 +26,9 @@ export interface ProjectionDeps {
   checkpointEvery: number;
   logger: FastifyBaseLogger;
 }
+
+/** Host names are compared as DNS does, without regard to case. */
+const sameHost = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 /** Where an event says its lease or session is; events from before box ids name the box by host name alone. */
 interface OnBox {

@@ -16,8 +16,6 @@ const KeyItem = Type.Object({ keyId: Id, userId: Id, key: Type.String() });
 const LeaseItem = Type.Object({ leaseId: Id, userId: Id, port: Type.Integer(), private: Type.Optional(Type.Boolean()) });
 const SessionItem = Type.Object({ sessionId: Id, hostUserId: Id, port: Type.Integer(), guestUserIds: Type.Array(Id) });
 
-export const sameHost = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
-
 /**
  * Reads every live key (from keys) and this box's live leases and sessions (from sessions) through
  * their internal snapshot routes. Any failure fails the whole read: a partial snapshot would tombstone what it missed.
