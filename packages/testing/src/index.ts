@@ -11,3 +11,4 @@ export * from './ssh-keys.js';
 export * from './tunnel-box.js';
 export * from './netns.js';
 export * from './tunnel-box-heartbeat.js';
+export * from './query-audit.js';
