@@ -24,6 +24,12 @@ export interface ConsumeOptions<C extends EventContract> {
   events: readonly C[];
   /** A tunnel box's consumer: of the events about one box (`perBox`), only this box's reach the queue. */
   boxId?: string;
+  /**
+   * The queue is this replica's alone (its name must be unique to it), for state every replica keeps in
+   * memory: each replica gets every event. It outlives a dropped connection and is deleted a minute
+   * after its replica has gone.
+   */
+  replicaQueue?: boolean;
   handler: (envelope: EnvelopeOf<C>, context: HandlerContext) => Promise<void>;
   /** Unacknowledged messages in flight, which is also how many handlers run at once (1 keeps order). */
   prefetch?: number;
@@ -62,6 +68,7 @@ export interface ConsumerHost {
 }
 
 const maxRetryDelayMs = 30_000;
+const replicaQueueExpiryMs = 60_000;
 
 export class QueueConsumer<C extends EventContract> implements ManagedConsumer {
   readonly queue: string;
@@ -122,6 +129,7 @@ export class QueueConsumer<C extends EventContract> implements ManagedConsumer {
         deadLetterExchange: this.host.deadLetterExchange,
         routingKeys: this.options.events.flatMap((contract) => bindingKeysFor(contract, this.options.boxId)),
         maxDeliveries: this.maxDeliveries,
+        ...(this.options.replicaQueue ? { expiresAfterMs: replicaQueueExpiryMs } : {}),
       });
       await channel.prefetch(this.prefetch);
       const { consumerTag } = await channel.consume(this.queue, (message) => this.onMessage(channel, message));

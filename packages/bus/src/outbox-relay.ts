@@ -148,7 +148,9 @@ export class StagedEventRelay {
   private async committed({ _id, aggregate }: StagedEvent): Promise<boolean> {
     const model = this.options.models.get(aggregate.collection)!;
     // The raw collection, so a service's query middleware (say, hiding tombstones) cannot hide the document.
-    return (await model.collection.findOne({ _id: asId(aggregate.id), eventIds: _id }, { projection: { _id: 1 } })) !== null;
+    // By `_id` alone, the one filter FerretDB v1 answers from an index (docs/architecture.md §8).
+    const found = await model.collection.findOne({ _id: asId(aggregate.id) }, { projection: { eventIds: 1 } });
+    return (found?.eventIds as unknown[] | undefined)?.includes(_id) === true;
   }
 
   /**
@@ -156,16 +158,19 @@ export class StagedEventRelay {
    * events: a deletion seen by the first read was written after its events were staged, so the second
    * read sees them unless they were already relayed. (The other order could miss a deletion landing in
    * between and purge it with its event still staged; the relay would then discard that event.)
+   * The documents just relayed are read one by one by `_id`; only the occasional full sweep scans.
    */
   private async purgeTombstones(name: string, model: OutboxModel, among?: unknown[]): Promise<void> {
     const { staging, batchSize } = this.options;
-    const scope = among ? { _id: { $in: among.map(asId) } } : {};
-    const tombstones = await model.collection.find({ ...scope, deletedAt: { $ne: null } }, { projection: { _id: 1 } })
-      .limit(batchSize).toArray();
+    const tombstones = among
+      ? (await Promise.all(among.map((id) => model.collection.findOne({ _id: asId(id) }, { projection: { deletedAt: 1 } }))))
+        .filter((found) => found?.deletedAt != null)
+      : await model.collection.find({ deletedAt: { $ne: null } }, { projection: { _id: 1 } }).limit(batchSize).toArray();
     if (tombstones.length === 0) return;
-    const ids = tombstones.map((tombstone) => tombstone._id);
-    const waiting = await staging.distinct('aggregate.id', { 'aggregate.collection': name, 'aggregate.id': { $in: ids } });
-    await model.collection.deleteMany({ _id: { $in: ids, $nin: waiting.map(asId) }, deletedAt: { $ne: null } });
+    const ids = tombstones.map((tombstone) => tombstone!._id);
+    const waiting = new Set((await staging.distinct('aggregate.id', { 'aggregate.collection': name, 'aggregate.id': { $in: ids } })).map(String));
+    // A tombstone is final, so deleting it by `_id` alone cannot take a document that came back to life.
+    await Promise.all(ids.filter((id) => !waiting.has(String(id))).map((id) => model.collection.deleteOne({ _id: id })));
   }
 }
 

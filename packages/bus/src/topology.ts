@@ -18,6 +18,8 @@ export interface QueueTopology extends ExchangeNames {
   queue: string;
   routingKeys: readonly string[];
   maxDeliveries: number;
+  /** A replica's own queue, deleted this long after its last consumer went (see ConsumeOptions.replicaQueue). */
+  expiresAfterMs?: number;
 }
 
 /** Where a queue's failures end up, for people to look at; nothing consumes it. */
@@ -34,17 +36,18 @@ export async function declareQueue(channel: Channel, topology: QueueTopology): P
   const { queue, exchange, deadLetterExchange } = topology;
   await declareExchanges(channel, topology);
   const dead = deadLetterQueueOf(queue);
-  await channel.assertQueue(dead, { durable: true });
+  const expiring = topology.expiresAfterMs === undefined ? {} : { 'x-expires': topology.expiresAfterMs };
+  await channel.assertQueue(dead, { durable: true, arguments: expiring });
   await channel.bindQueue(dead, deadLetterExchange, queue);
+  const deadLetters = { 'x-dead-letter-exchange': deadLetterExchange, 'x-dead-letter-routing-key': queue };
+  // A quorum queue is replicated, which a queue that dies with its replica does not need; a classic
+  // queue counts no deliveries, so the consumer falls back on the redelivered flag for it.
   await channel.assertQueue(queue, {
     durable: true,
-    arguments: {
-      'x-queue-type': 'quorum',
+    arguments: topology.expiresAfterMs === undefined
       // The limit counts returns, not deliveries: RabbitMQ delivers a message limit + 1 times.
-      'x-delivery-limit': topology.maxDeliveries - 1,
-      'x-dead-letter-exchange': deadLetterExchange,
-      'x-dead-letter-routing-key': queue,
-    },
+      ? { 'x-queue-type': 'quorum', 'x-delivery-limit': topology.maxDeliveries - 1, ...deadLetters }
+      : { ...expiring, ...deadLetters },
   });
   for (const routingKey of topology.routingKeys) {
     await channel.bindQueue(queue, exchange, routingKey);

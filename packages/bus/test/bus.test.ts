@@ -73,6 +73,24 @@ describe('Bus', () => {
     await Promise.all(consumers.map((consumer) => consumer.cancel()));
   });
 
+  it("gives every replica's own queue every event, and declares it to expire once its replica is gone", async () => {
+    const received: Record<string, string[]> = { 'replica-a': [], 'replica-b': [] };
+    const queues = Object.keys(received).map((name) => admin.queue(`bus-${name}`));
+    const consumers = await Promise.all(Object.keys(received).map((name, i) => bus.consume({
+      queue: queues[i]!, events: [KeyAdded], replicaQueue: true,
+      handler: async (envelope) => { received[name]!.push(envelope.id); },
+    })));
+    const added = keyAdded();
+    await bus.publish(added);
+
+    await waitUntil(() => received['replica-a']!.length === 1 && received['replica-b']!.length === 1, 5000, 'both deliveries');
+    expect(received).toEqual({ 'replica-a': [added.id], 'replica-b': [added.id] });
+    const declared = { 'x-dead-letter-exchange': admin.names.deadLetterExchange, 'x-dead-letter-routing-key': queues[0]! };
+    expect(await admin.redeclare(queues[0]!, { ...declared, 'x-expires': 60_000 })).toBe('ok');
+    expect(await admin.redeclare(queues[0]!, { ...declared, 'x-expires': 60_000, 'x-queue-type': 'quorum' })).toMatch(/inequivalent arg/);
+    await Promise.all(consumers.map((consumer) => consumer.cancel()));
+  });
+
   it('close() waits for a handler in flight, which still gets its message acked', async () => {
     const own = await Bus.connect({ url: testAmqpUrl(), producer: 'drain', ...admin.names });
     const queue = admin.queue('bus-drain');
