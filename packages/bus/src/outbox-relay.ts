@@ -44,8 +44,8 @@ export class StagedEventRelay {
   private again = false;
   private stopped = false;
   private failing = false;
-  /** Full tombstone sweeps are a scan on FerretDB; most passes only look at what they just published. */
-  private passes = 0;
+  /** Full tombstone sweeps are a scan on FerretDB; most passes only look at what they were told of or just published. */
+  private lastFullSweep = 0;
   private readonly published = new Map<string, Set<unknown>>();
 
   constructor(private readonly options: StagedEventRelayOptions) {}
@@ -95,7 +95,8 @@ export class StagedEventRelay {
     }
     // Still purges while the broker is down: tombstones whose events went out before need not wait.
     try {
-      const sweep = this.passes++ % fullSweepEvery === 0;
+      const sweep = Date.now() - this.lastFullSweep >= fullSweepEvery * this.options.intervalMs;
+      if (sweep) this.lastFullSweep = Date.now();
       for (const [name, model] of this.options.models) {
         const ids = sweep ? undefined : [...(this.published.get(name) ?? [])];
         if (sweep || ids!.length > 0) await this.purgeTombstones(name, model, ids);
@@ -126,7 +127,7 @@ export class StagedEventRelay {
       if (await this.committed(staged)) {
         await bus.publish(envelope);
         await staging.deleteOne({ _id: staged._id });
-        this.noteRelayed(aggregate.collection, aggregate.id);
+        this.toPurge(aggregate.collection, aggregate.id);
         moved = true;
       } else if (Date.now() - staged.createdAt.getTime() > graceMs) {
         // Its write failed, crashed or was overwritten by a concurrent update: the state this event
@@ -140,7 +141,8 @@ export class StagedEventRelay {
     return moved && batch.length === batchSize;
   }
 
-  private noteRelayed(collection: string, id: unknown): void {
+  /** Looks at this document in the next pass's purge, by `_id`: it was just published, or just marked gone. */
+  toPurge(collection: string, id: unknown): void {
     const ids = this.published.get(collection) ?? new Set();
     this.published.set(collection, ids.add(id));
   }
@@ -174,7 +176,7 @@ export class StagedEventRelay {
   }
 }
 
-/** Every this many passes the relay looks for all tombstones, catching any a crash left behind. */
+/** Every this many intervals the relay looks for all tombstones, catching any a crash left behind. */
 const fullSweepEvery = 60;
 
 /** An aggregate's id is whatever its model's `_id` is; the driver's filter types assume an ObjectId. */

@@ -110,6 +110,15 @@ export class Outbox {
     return result;
   }
 
+  /**
+   * Tells the relay a document was just marked gone (`deletedAt`) without an event of its own, so it
+   * purges it by `_id` soon instead of waiting for its occasional full sweep.
+   */
+  markedGone(model: OutboxModel, id: unknown): void {
+    this.relay.toPurge(model.collection.name, model.castObject({ _id: id })._id);
+    this.nudge();
+  }
+
   /** Relays now and then every interval, which picks up what was written while the broker was down. */
   start(): void {
     this.relay.start();
