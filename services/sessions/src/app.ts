@@ -1,19 +1,23 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { TunnelBoxHeartbeat, UserDeleted, UserRegistered, UserUpdated } from '@tmuxme/events';
-import { authPlugin, busPlugin, databasePlugin, healthPlugin, on, outboxPlugin, serviceAuthPlugin, subscriptionsPlugin } from '@tmuxme/service-kit';
+import {
+  authPlugin, busPlugin, databasePlugin, healthPlugin, on, outboxPlugin, replicaViewPlugin, serviceAuthPlugin, subscriptionsPlugin,
+} from '@tmuxme/service-kit';
 import { leaseModel } from './model/lease.js';
 import { sessionModel } from './model/session.js';
 import { endingModel } from './model/ending.js';
-import { leaseSlotModel, portClaimModel } from './model/claim.js';
-import { userModel } from './model/user.js';
+import { leaseSlotModel, portClaimModel, sessionMoveModel } from './model/claim.js';
+import { usernameModel, userModel } from './model/user.js';
 import { boxModel } from './model/box.js';
-import { TunnelBoxes } from './domain/tunnel-boxes.js';
+import { TunnelBoxes, type Heartbeat } from './domain/tunnel-boxes.js';
 import { Users } from './domain/users.js';
 import { Endings } from './domain/endings.js';
 import { Leases } from './domain/leases.js';
 import { Sessions } from './domain/sessions.js';
 import { Sweeper } from './domain/sweeper.js';
+import { LiveView, liveViewEvents } from './domain/live-view.js';
+import { loadLiveView } from './domain/live-view-load.js';
 import { recordUserOnUserRegistered } from './events/record-user-on-user-registered.js';
 import { endSessionsOnUserDeleted } from './events/end-sessions-on-user-deleted.js';
 import { recordBoxOnTunnelBoxHeartbeat } from './events/record-box-on-tunnel-box-heartbeat.js';
@@ -58,18 +62,33 @@ const sessionsApp: FastifyPluginAsync<SessionsOptions> = async (app, options) =>
 
   const models = {
     leases: leaseModel(app.db), sessions: sessionModel(app.db), endings: endingModel(app.db),
-    portClaims: portClaimModel(app.db), slots: leaseSlotModel(app.db), users: userModel(app.db), boxes: boxModel(app.db),
+    portClaims: portClaimModel(app.db), slots: leaseSlotModel(app.db), moves: sessionMoveModel(app.db),
+    users: userModel(app.db), usernames: usernameModel(app.db), boxes: boxModel(app.db),
   };
   await Promise.all(Object.values(models).map((model) => model.init()));
-  const users = new Users(models.users);
+  const users = new Users(models.users, models.usernames);
+  const added = await users.backfillUsernames();
+  if (added > 0) app.log.info({ added }, 'recorded the usernames of accounts known from before');
+  const view = new LiveView();
   const boxes = new TunnelBoxes(models.boxes, { silenceMs: options.boxSilenceMs ?? 15_000 });
   const endings = new Endings(models.endings, app.outbox);
   const leases = new Leases({
-    leases: models.leases, portClaims: models.portClaims, slots: models.slots, endings, boxes, users, outbox: app.outbox,
+    leases: models.leases, portClaims: models.portClaims, slots: models.slots, endings, boxes, users, view, outbox: app.outbox,
     maxLeasesPerUser: options.maxLeasesPerUser ?? 5, leaseTtlMs: options.leaseTtlMs ?? 120_000,
   });
   const sessions = new Sessions({
-    sessions: models.sessions, leases, endings, users, outbox: app.outbox, sessionTtlMs: options.sessionTtlMs ?? 90_000,
+    sessions: models.sessions, moves: models.moves, leases, endings, users, view, outbox: app.outbox, sessionTtlMs: options.sessionTtlMs ?? 90_000,
+  });
+  await app.register(replicaViewPlugin, {
+    queue: options.queue ?? 'sessions',
+    events: [...liveViewEvents, TunnelBoxHeartbeat],
+    load: async () => {
+      await Promise.all([loadLiveView(view, models), boxes.load()]);
+    },
+    apply: (envelope) => {
+      if (envelope.type === 'TunnelBoxHeartbeat') boxes.remember(envelope.data as Heartbeat);
+      else view.apply(envelope);
+    },
   });
   app.metrics.gauge('port_leases_live', 'Ports leased and not yet released', () => models.portClaims.estimatedDocumentCount());
   app.metrics.gauge('tunnel_boxes_in_rotation', 'Tunnel boxes that take new leases', () => boxes.forLease().then((found) => found.length, () => 0));
@@ -90,7 +109,7 @@ const sessionsApp: FastifyPluginAsync<SessionsOptions> = async (app, options) =>
 
   await app.register(portRoutes, { leases, sessions });
   await app.register(sessionsRoutes, { sessions });
-  await app.register(internalSnapshotRoutes, { leases: models.leases, sessions: models.sessions, endings });
+  await app.register(internalSnapshotRoutes, { view });
 };
 
 export default fp(sessionsApp, { name: 'sessions-app' });

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ndjsonLines } from '@tmuxme/testing';
-import { Accounts, bearerFor, buildSessionsApp, sessionsOptions, type SessionsApp } from './sessions-app.js';
+import { eventually } from '@tmuxme/testing';
+import { Accounts, bearerFor, buildSessionsApp, readSnapshot, sessionsOptions, type SessionsApp } from './sessions-app.js';
 
-/** The snapshots a tunnel box converges from: services only, live leases and sessions of one box, in one stream each. */
+/** The snapshots a tunnel box converges from: services only, live leases and sessions of one box, a page at a time. */
 const serviceToken = 'a-service-credential-for-boxes';
 let app: SessionsApp;
 let accounts: Accounts;
+let options: Awaited<ReturnType<typeof sessionsOptions>>;
 
 beforeAll(async () => {
-  // No sweeping: the test itself leaves sessions expired or half ended, as a crash or a slow sweeper would.
-  const options = await sessionsOptions({ serviceToken, sweepIntervalMs: 3_600_000 });
+  options = await sessionsOptions({ serviceToken, sweepIntervalMs: 3_600_000 });
   app = await buildSessionsApp(options);
   accounts = await Accounts.connect(options);
 });
@@ -28,22 +28,30 @@ describe('lease snapshot', () => {
     }
   });
 
-  it('streams the live leases of the box, and of that box only', async () => {
+  it('pages through the live leases of the box in id order, and of that box only', async () => {
     const leases: { leaseId: string; port: number }[] = [];
     for (const username of ['judy', 'kim', 'liam']) {
       const response = await app.inject({ url: '/api/v1/pairing/port', headers: await bearerFor({ userId: `u-${username}`, username }) });
       expect(response.statusCode).toBe(200);
       leases.push(response.json());
     }
-    const response = await snapshot('boxId=box-1');
-    expect(response.headers['content-type']).toBe('application/x-ndjson');
-    const { items: all, end } = ndjsonLines(response.body);
-    expect(end).toEqual({ end: true, count: 3 });
-    expect(all.map((l) => l.leaseId).sort()).toEqual(leases.map((l) => l.leaseId).sort());
+    const ids = leases.map((l) => l.leaseId).sort();
+    const first = (await snapshot('boxId=box-1&limit=2')).json();
+    expect(first).toEqual({ items: [expect.objectContaining({ leaseId: ids[0] }), expect.objectContaining({ leaseId: ids[1] })], next: ids[1] });
+    expect((await snapshot(`boxId=box-1&limit=2&after=${ids[1]}`)).json()).toEqual({ items: [expect.objectContaining({ leaseId: ids[2] })], next: null });
+    const all = await readSnapshot(app, 'leases', 'box-1', serviceToken);
+    expect(all.map((l) => l.leaseId)).toEqual(ids);
     expect(all[0]).toMatchObject({ userId: expect.stringMatching(/^u-/), boxId: 'box-1', tunnelHost: '127.0.0.1', port: expect.any(Number), private: false });
-    expect(ndjsonLines((await snapshot('boxId=other-box')).body)).toEqual({ items: [], end: { end: true, count: 0 } });
-    expect((await snapshot('after=zzz&boxId=box-1')).json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
-    expect((await snapshot('')).json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+    expect((await snapshot('boxId=other-box')).json()).toEqual({ items: [], next: null });
+
+    await app.inject({ method: 'DELETE', url: `/api/v1/pairing/port/${leases[0]!.leaseId}`, headers: await bearerFor({ userId: 'u-judy', username: 'judy' }) });
+    expect((await readSnapshot(app, 'leases', 'box-1', serviceToken)).map((l) => l.leaseId)).not.toContain(leases[0]!.leaseId);
+  });
+
+  it('refuses a page size or cursor it cannot take', async () => {
+    for (const query of ['boxId=box-1&limit=0', 'boxId=box-1&limit=10001', 'boxId=box-1&limit=ten', 'boxId=box-1&after=', '']) {
+      expect((await snapshot(query)).json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+    }
   });
 });
 
@@ -67,31 +75,46 @@ describe('session snapshot', () => {
     expect((await sessionSnapshot('')).json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', field: 'boxId' });
   });
 
-  it('streams each live session of the box with its host and guests, and none that is over', async () => {
+  it('pages through each live session of the box with its host and guests, and none that ended', async () => {
     for (const name of ['ann', 'ben', 'cy']) await accounts.register(app, name);
     const open = await declareAs('olive', ['ann', 'ben']);
     const hidden = await declareAs('pam', ['cy'], '?private=true');
     const ended = await declareAs('rex', ['ann']);
     expect((await app.inject({ method: 'DELETE', url: `/api/v1/pairing/sessions/${ended.id}`, headers: ended.auth })).statusCode).toBe(204);
-    // Ended, but its replica died before marking the document gone.
-    const halfEnded = await declareAs('sam', ['ben']);
-    await app.db.collection('endings').insertOne({ _id: `session:${halfEnded.id}` as never, reason: 'ended', createdAt: new Date() });
-    // Past its heartbeat, with no sweeper to end it yet.
-    const lapsed = await declareAs('tess', ['cy']);
-    await app.db.collection('sessions').updateOne({ port: lapsed.port }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
 
-    const response = await sessionSnapshot('boxId=box-1');
-    expect(response.headers['content-type']).toBe('application/x-ndjson');
-    const { items, end } = ndjsonLines(response.body);
-    expect(end).toEqual({ end: true, count: 2 });
-    expect(items.sort((a, b) => Number(a.port) - Number(b.port))).toEqual([
+    const items = await readSnapshot(app, 'sessions', 'box-1', serviceToken, 1);
+    expect(items).toEqual([
       { sessionId: open.id, hostUserId: 'u-olive', port: open.port, guestUserIds: ['u-ann', 'u-ben'] },
       { sessionId: hidden.id, hostUserId: 'u-pam', port: hidden.port, guestUserIds: ['u-cy'] },
-    ].sort((a, b) => a.port - b.port));
-    expect(ndjsonLines((await sessionSnapshot('boxId=other-box')).body)).toEqual({ items: [], end: { end: true, count: 0 } });
+    ].sort((a, b) => (a.sessionId < b.sessionId ? -1 : 1)));
+    expect((await sessionSnapshot('boxId=other-box')).json()).toEqual({ items: [], next: null });
 
-    const leases = ndjsonLines((await snapshot('boxId=box-1')).body).items;
+    const leases = await readSnapshot(app, 'leases', 'box-1', serviceToken);
     expect(leases.find((l) => l.port === hidden.port)).toMatchObject({ userId: 'u-pam', private: true });
     expect(leases.find((l) => l.port === open.port)).toMatchObject({ userId: 'u-olive', private: false });
+    expect(leases.find((l) => l.port === ended.port)).toBeUndefined();
+  });
+
+  it("shows what another replica declares and ends, once that replica's events arrive", async () => {
+    // The same database and exchange, its own live view.
+    const other = await buildSessionsApp({ ...options, queue: `${options.queue}-other` });
+    try {
+      const { auth } = await accounts.register(other, 'uma');
+      await accounts.register(app, 'vic');
+      const { port } = (await other.inject({ url: '/api/v1/pairing/port', headers: auth })).json();
+      const declared = await other.inject({ method: 'POST', url: '/api/v1/pairing/sessions', headers: auth, payload: { port, guests: ['vic'] } });
+      expect(declared.statusCode).toBe(201);
+      const sessionId = declared.json().id as string;
+      await eventually(async () => (await readSnapshot(app, 'sessions', 'box-1', serviceToken)).some((s) => s.sessionId === sessionId));
+      const asGuest = await bearerFor({ userId: 'u-vic', username: 'vic' });
+      expect((await app.inject({ url: '/api/v1/pairing/sessions', headers: asGuest })).json()).toEqual([expect.objectContaining({ id: sessionId, role: 'guest' })]);
+
+      expect((await other.inject({ method: 'DELETE', url: `/api/v1/pairing/sessions/${sessionId}`, headers: auth })).statusCode).toBe(204);
+      await eventually(async () => !(await readSnapshot(app, 'sessions', 'box-1', serviceToken)).some((s) => s.sessionId === sessionId));
+      await eventually(async () => !(await readSnapshot(app, 'leases', 'box-1', serviceToken)).some((l) => l.port === port));
+      expect((await app.inject({ url: '/api/v1/pairing/sessions', headers: asGuest })).json()).toEqual([]);
+    } finally {
+      await other.close();
+    }
   });
 });

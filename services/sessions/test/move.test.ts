@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { EventSpy, generateSshKey, ndjsonLines, testAmqpUrl, type TunnelBoxAnnouncement } from '@tmuxme/testing';
-import { Accounts, bearerFor, buildSessionsApp, defaultBox, sessionsOptions, type SessionsApp } from './sessions-app.js';
+import { EventSpy, generateSshKey, testAmqpUrl, type TunnelBoxAnnouncement } from '@tmuxme/testing';
+import { Accounts, bearerFor, buildSessionsApp, defaultBox, readSnapshot, sessionsOptions, type SessionsApp } from './sessions-app.js';
 
 /** A host that lost its box moves the session to a port on another box: same id and guests, new box, port and commands. */
 const serviceToken = 'a-service-credential-for-boxes';
@@ -28,8 +28,7 @@ const declare = async (who: string, leased: { port: number; leaseId: string }, g
   (await app.inject({ method: 'POST', url: '/api/v1/pairing/sessions', headers: auth[who], payload: { port: leased.port, leaseId: leased.leaseId, guests } })).json();
 const move = (who: string, sessionId: string, body: unknown) =>
   app.inject({ method: 'POST', url: `/api/v1/pairing/sessions/${sessionId}/move`, headers: { ...auth[who], 'content-type': 'application/json' }, payload: JSON.stringify(body) });
-const snapshot = async (boxId: string) =>
-  ndjsonLines((await app.inject({ url: `/internal/v1/snapshot/sessions?boxId=${boxId}`, headers: { authorization: `Service ${serviceToken}` } })).body).items;
+const snapshot = (boxId: string) => readSnapshot(app, 'sessions', boxId, serviceToken);
 
 describe('POST /api/v1/pairing/sessions/:id/move', () => {
   it('moves the session to the new lease: SessionMoved to the new box, the old lease released to the old one', async () => {

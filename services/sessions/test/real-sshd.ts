@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,6 +36,8 @@ export interface SshWorld {
 export async function sshWorld(): Promise<SshWorld> {
   if (!existsSync(sshdPath)) throw new Error(`${sshdPath} is missing; install openssh-server`);
   if (process.getuid?.() !== 0) throw new Error('these tests start sshd in a mount namespace of its own: run them as root');
+  // sshd will not start without its privilege separation directory, which only a booted machine has.
+  await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
   const dir = await mkdtemp(join(tmpdir(), 'tmuxme-join-'));
   // The sshds read authorized_keys as the logging-in user.
   await chmod(dir, 0o755);

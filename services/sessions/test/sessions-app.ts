@@ -79,3 +79,18 @@ export class Accounts {
     return this.bus.close();
   }
 }
+
+/** Every item of a box's lease or session snapshot, read a page at a time as a tunnel box does. */
+export async function readSnapshot(app: SessionsApp, of: 'leases' | 'sessions', boxId: string, serviceToken: string, limit = 5000) {
+  const items: Record<string, unknown>[] = [];
+  let after: string | null | undefined;
+  do {
+    const query = new URLSearchParams({ boxId, limit: String(limit), ...(after ? { after } : {}) });
+    const response = await app.inject({ url: `/internal/v1/snapshot/${of}?${query}`, headers: { authorization: `Service ${serviceToken}` } });
+    if (response.statusCode !== 200) throw new Error(`the ${of} snapshot answered ${response.statusCode}: ${response.body}`);
+    const page = response.json<{ items: Record<string, unknown>[]; next: string | null }>();
+    items.push(...page.items);
+    after = page.next;
+  } while (after);
+  return items;
+}

@@ -23,16 +23,21 @@ export class Endings {
     }
   }
 
+  /** One read by `_id` each: FerretDB v1 answers `$in` with a scan (docs/architecture.md §8). */
   async ended(ids: string[]): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
-    const found = await this.endings.find({ _id: { $in: ids } }, { _id: 1 }).lean();
-    return new Set(found.map((ending) => ending._id));
+    const found = await Promise.all(ids.map(async (id) => ((await this.isEnded(id)) ? [id] : [])));
+    return new Set(found.flat());
   }
 
   /** Those of `sessions` whose end is not recorded. */
   async sessionsNotEnded<T extends { _id: unknown }>(sessions: T[]): Promise<T[]> {
     const ended = await this.ended(sessions.map((session) => sessionEnding(session._id)));
     return sessions.filter((session) => !ended.has(sessionEnding(session._id)));
+  }
+
+  /** Every end recorded: the sweeper's one pass over them, rather than a read per lease or session. */
+  async all(): Promise<Set<string>> {
+    return new Set((await this.endings.find({}, { _id: 1 }).lean()).map((ending) => ending._id));
   }
 
   async isEnded(id: string): Promise<boolean> {

@@ -10,6 +10,7 @@ import { claim } from './claims.js';
 import { leaseEnding, type Endings } from './endings.js';
 import { randomPort, retryAfterSeconds, type TunnelBox, type TunnelBoxes } from './tunnel-boxes.js';
 import type { Users } from './users.js';
+import type { LiveView } from './live-view.js';
 
 export interface LeasesDeps {
   leases: mongoose.Model<LeaseDocument>;
@@ -18,6 +19,8 @@ export interface LeasesDeps {
   endings: Endings;
   boxes: TunnelBoxes;
   users: Users;
+  /** What is live on each box, for the ports taken on a nearly full one. */
+  view: LiveView;
   /** Stages PortLeased with the lease document's insert. */
   outbox: Outbox;
   maxLeasesPerUser: number;
@@ -74,7 +77,9 @@ export class Leases {
         _id, userId: owner.userId, username: owner.username, slot: held.slot, boxId: box.boxId, tunnelHost: box.tunnelHost, tunnelPort: box.tunnelPort, port,
         private: isPrivate, tunnelHostKey: box.hostKeyLine, expiresAt: new Date(Date.now() + leaseTtlMs),
       };
-      await outbox.write([portLeased(lease, requestId)], { model: leases, id: _id }, (eventIds) => leases.create({ ...lease, eventIds }));
+      const leased = portLeased(lease, requestId);
+      await outbox.write([leased], { model: leases, id: _id }, (eventIds) => leases.create({ ...lease, eventIds }));
+      this.deps.view.apply(leased);
       return {
         port, boxId: box.boxId, tunnelHost: box.tunnelHost, tunnelPort: box.tunnelPort, tunnelHostKey: box.hostKeyLine, leaseId, expiresAt: lease.expiresAt.toISOString(),
         private: isPrivate, tunnelUser: tunnelUser(isPrivate),
@@ -111,7 +116,7 @@ export class Leases {
         if (await tryPort(box, port)) return { box, port };
       }
       for (let i = 0; i < listedProbes; i += 1) {
-        const free = await this.freePorts(box);
+        const free = this.freePorts(box);
         if (free.length === 0) break;
         const port = free[randomInt(free.length)]!;
         if (await tryPort(box, port)) return { box, port };
@@ -120,11 +125,12 @@ export class Leases {
     throw new HttpError(503, 'NO_FREE_PORT', 'Every tunnel port is in use right now; try again in a little while.', { retryAfter: retryAfterSeconds });
   }
 
-  private async freePorts(box: TunnelBox): Promise<number[]> {
-    const taken = new Set((await this.deps.portClaims.find({ scope: box.boxId }, { _id: 1 }).lean()).map((c) => c._id));
+  /** As this replica's view has them: a port leased elsewhere a moment ago only costs a failed claim. */
+  private freePorts(box: TunnelBox): number[] {
+    const taken = this.deps.view.takenPorts(box.boxId);
     const free: number[] = [];
     for (let port = box.ports.first; port <= box.ports.last; port += 1) {
-      if (!taken.has(portKey(box.boxId, port))) free.push(port);
+      if (!taken.has(port)) free.push(port);
     }
     return free;
   }
@@ -134,12 +140,7 @@ export class Leases {
    * found through the caller's slots (a port number alone may be leased on several boxes).
    */
   async heldBy(userId: string, port: number, leaseId?: string): Promise<LeaseDocument> {
-    const { slots, maxLeasesPerUser } = this.deps;
-    let candidates = leaseId === undefined ? [] : [leaseId];
-    if (leaseId === undefined) {
-      const held = await Promise.all(Array.from({ length: maxLeasesPerUser }, (_, n) => slots.findById(`${userId}:${n}`, { leaseId: 1 }).lean()));
-      candidates = held.flatMap((slot) => (slot ? [slot.leaseId] : []));
-    }
+    const candidates = leaseId === undefined ? await this.slotLeaseIds(userId) : [leaseId];
     for (const candidate of candidates) {
       const lease = await this.liveOf(userId, candidate);
       if (lease?.port === port) return lease;
@@ -163,33 +164,55 @@ export class Leases {
 
   /** Ends the lease once (PortReleased), then frees its port and slot for reuse. */
   async release(lease: LeaseRef, reason: string, requestId?: string) {
-    await this.deps.endings.record(leaseEnding(lease.leaseId), reason, [portReleased(lease, requestId)]);
+    const released = portReleased(lease, requestId);
+    await this.deps.endings.record(leaseEnding(lease.leaseId), reason, [released]);
+    this.deps.view.apply(released);
     await this.cleanUp(lease.leaseId);
   }
 
   /** Idempotent, so the sweeper can finish what a crashed replica left half done. */
   async cleanUp(leaseId: string) {
-    const lease = await this.deps.leases.findById(leaseId, { slot: 1, boxId: 1, tunnelHost: 1, port: 1 }).lean();
+    const lease = await this.deps.leases.findById(leaseId, { slot: 1, boxId: 1, tunnelHost: 1, port: 1, deletedAt: 1 }).lean();
     // A lease document is purged only after it was marked gone, which comes after its claims went.
-    if (!lease) return;
+    if (!lease || lease.deletedAt) return;
     await this.dropClaims(leaseId, { slot: lease.slot, port: portKey(boxIdOf(lease), lease.port) });
-    await this.deps.leases.updateOne({ _id: leaseId, deletedAt: null }, { $set: { deletedAt: new Date() } });
+    await this.deps.leases.updateOne({ _id: leaseId }, { $set: { deletedAt: new Date() } });
+    this.deps.outbox.markedGone(this.deps.leases, leaseId);
   }
 
-  /** Deletes by `_id` (the only lookup FerretDB v1 answers without a scan), and only this lease's claims. */
+  /**
+   * Only this lease's claims. Read, then deleted by `_id` alone, the only filter FerretDB v1 answers from
+   * an index (docs/architecture.md §8); it would read-then-delete a `{_id, leaseId}` filter just the same.
+   */
   private async dropClaims(leaseId: string, held: Held) {
-    await Promise.all([
-      held.port && this.deps.portClaims.deleteOne({ _id: held.port, leaseId }),
-      held.slot && this.deps.slots.deleteOne({ _id: held.slot, leaseId }),
-    ]);
+    const drop = async (claims: mongoose.Model<ClaimDocument>, id: string | undefined) => {
+      if (id === undefined) return;
+      const found = await claims.findById(id, { leaseId: 1 }).lean();
+      if (found?.leaseId === leaseId) await claims.deleteOne({ _id: id });
+    };
+    await Promise.all([drop(this.deps.portClaims, held.port), drop(this.deps.slots, held.slot)]);
   }
 
   byId(leaseId: string) {
     return this.deps.leases.findById(leaseId).lean();
   }
 
-  live(filter: { userId?: string } = {}) {
-    return this.deps.leases.find({ ...filter, deletedAt: null }).lean();
+  /** Every lease not yet marked gone: the sweeper's occasional full pass, the one place that scans. */
+  live() {
+    return this.deps.leases.find({ deletedAt: null }).lean();
+  }
+
+  /** The user's live leases, found through the user's slots. */
+  async liveOfUser(userId: string): Promise<LeaseDocument[]> {
+    const found = await Promise.all((await this.slotLeaseIds(userId)).map((leaseId) => this.liveOf(userId, leaseId)));
+    return found.filter((lease) => lease !== undefined);
+  }
+
+  /** The leases the user's slots name: a user holds at most `maxLeasesPerUser`, each under a known `_id`. */
+  private async slotLeaseIds(userId: string): Promise<string[]> {
+    const { slots, maxLeasesPerUser } = this.deps;
+    const held = await Promise.all(Array.from({ length: maxLeasesPerUser }, (_, n) => slots.findById(`${userId}:${n}`, { leaseId: 1 }).lean()));
+    return held.flatMap((slot) => (slot ? [slot.leaseId] : []));
   }
 
   /** Claims left behind by a lease that was never written (its replica died between the inserts). */

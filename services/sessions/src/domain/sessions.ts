@@ -2,7 +2,8 @@ import mongoose from 'mongoose';
 import type { Principal } from '@tmuxme/auth';
 import type { Outbox } from '@tmuxme/bus';
 import { badRequest, conflict, forbidden, notFound } from '@tmuxme/service-kit';
-import { notGoneNorExpired, type SessionDocument } from '../model/session.js';
+import type { SessionDocument } from '../model/session.js';
+import type { ClaimDocument } from '../model/claim.js';
 import { sessionDeclared, sessionEnded, sessionMoved, type EndReason } from '../events/session-events.js';
 import { sessionEnding, type Endings } from './endings.js';
 import { foldGuests, type GuestInput } from './guests.js';
@@ -11,11 +12,16 @@ import { joinCommands } from './join-commands.js';
 import { boxIdOf, leaseRef, type Leases } from './leases.js';
 import type { Users } from './users.js';
 import type { LeaseDocument } from '../model/lease.js';
-import { isDuplicateKey } from './claims.js';
+import { claim, isDuplicateKey } from './claims.js';
+import type { LiveView } from './live-view.js';
 
 export interface SessionsDeps {
   sessions: mongoose.Model<SessionDocument>;
+  /** One per move, `<sessionId>:<the lease it moves from>`: of two moves racing from one lease, one wins. */
+  moves: mongoose.Model<ClaimDocument>;
   leases: Leases;
+  /** Who is in which live session, and which ports carry one (FerretDB v1 could only scan for those). */
+  view: LiveView;
   endings: Endings;
   users: Users;
   /** Stages SessionDeclared with the session document's insert, SessionMoved with its update. */
@@ -42,6 +48,9 @@ const placementOn = (lease: LeaseDocument) => ({
   leaseId: lease._id.toString(), boxId: boxIdOf(lease), tunnelHost: lease.tunnelHost, tunnelPort: lease.tunnelPort, port: lease.port,
   tunnelHostKey: lease.tunnelHostKey ?? null,
 });
+
+const isIn = (session: Pick<SessionDocument, 'host' | 'guests'>, userId: string) =>
+  session.host.userId === userId || session.guests.some((guest) => guest.userId === userId);
 
 const notFoundError = () => notFound('SESSION_NOT_FOUND', 'You have no live session with that id.');
 
@@ -77,8 +86,10 @@ export class Sessions {
       hostKey: hostKey?.line ?? null, hostKeyFingerprint: hostKey?.fingerprint ?? null,
       expiresAt: new Date(Date.now() + sessionTtlMs), createdAt: new Date(),
     };
+    const declared = sessionDeclared(session, requestId);
     try {
-      await outbox.write([sessionDeclared(session, requestId)], { model: sessions, id: _id }, (eventIds) => sessions.create({ ...session, eventIds }));
+      await outbox.write([declared], { model: sessions, id: _id }, (eventIds) => sessions.create({ ...session, eventIds }));
+      this.deps.view.apply(declared);
     } catch (error) {
       // Two declarations raced for this lease; the unique index let one through.
       if (isDuplicateKey(error)) throw this.portInSession(input.port);
@@ -101,7 +112,7 @@ export class Sessions {
     const lease = await this.deps.leases.heldBy(host.userId, port, leaseId);
     // A lease carrying a session no longer expires by itself. (Otherwise the insert's unique index tells.)
     if (lease.expiresAt.getTime() <= Date.now()) {
-      if (await this.deps.sessions.exists({ leaseId: lease._id.toString() })) throw this.portInSession(port);
+      if (this.onLease(lease)) throw this.portInSession(port);
       throw forbidden('LEASE_EXPIRED', `Your lease on port ${port} has expired; ask for a new port.`);
     }
     return lease;
@@ -113,28 +124,41 @@ export class Sessions {
    * Moving onto the lease the session is on already changes nothing, so a retried request is harmless.
    */
   async move(host: Principal, sessionId: string, leaseId: string, requestId: string) {
-    const { sessions, outbox, leases } = this.deps;
+    const { sessions, outbox, leases, moves } = this.deps;
     const session = await this.hostedBy(host, sessionId);
     if (session.leaseId === leaseId) return this.view(session, host.userId);
     const lease = await leases.liveLeaseOf(host.userId, leaseId);
     const isPrivate = session.private === true;
     if ((lease.private === true) !== isPrivate) throw privateMismatch(lease.port, lease.private === true);
-    if (await sessions.exists({ leaseId })) {
-      throw conflict('LEASE_IN_SESSION', 'That lease carries a session already; ask for another port to move this session onto.');
-    }
+    const inSession = conflict('LEASE_IN_SESSION', 'That lease carries a session already; ask for another port to move this session onto.');
+    if (this.onLease(lease)) throw inSession;
+    const movedAgain = conflict('SESSION_MOVED', 'The session changed while it was being moved; read it again (GET /api/v1/pairing/sessions/:id) and try again.');
+    // Of two moves racing from this lease, the one whose claim goes in first wins.
+    if (!await claim(moves, { _id: `${sessionId}:${session.leaseId}`, scope: sessionId, leaseId })) throw movedAgain;
     const placement = placementOn(lease);
     const moved = { ...session, ...placement, private: isPrivate };
     const from = { boxId: boxIdOf(session), tunnelHost: session.tunnelHost, port: session.port };
-    // Only from the lease it was on: of two moves racing, one wins. FerretDB checks the filter and writes in
-    // two steps, so the read after it tells whether this move is the one that stuck.
-    const { matchedCount } = await outbox.write([sessionMoved(moved, from, requestId)], { model: sessions, id: session._id },
-      (eventIds) => sessions.updateOne({ _id: session._id, leaseId: session.leaseId, deletedAt: null }, { $set: placement, $push: { eventIds: { $each: eventIds } } }));
-    const now = await sessions.findById(session._id, { leaseId: 1 }).lean();
-    if (matchedCount === 0 || now?.leaseId !== leaseId) {
-      throw conflict('SESSION_MOVED', 'The session changed while it was being moved; read it again (GET /api/v1/pairing/sessions/:id) and try again.');
+    const event = sessionMoved(moved, from, requestId);
+    try {
+      await outbox.write([event], { model: sessions, id: session._id },
+        (eventIds) => sessions.updateOne({ _id: session._id }, { $set: placement, $push: { eventIds: { $each: eventIds } } }));
+    } catch (error) {
+      // The unique index on leaseId: a session was declared on that lease meanwhile.
+      if (isDuplicateKey(error)) throw inSession;
+      throw error;
     }
+    // FerretDB rewrites the whole document on update, so a heartbeat racing the move may have put the old
+    // placement back; the read tells whether the move stuck (if not, the outbox drops its event).
+    const now = await sessions.findById(session._id, { leaseId: 1 }).lean();
+    if (now?.leaseId !== leaseId) throw movedAgain;
+    this.deps.view.apply(event);
     await leases.release({ ...from, leaseId: session.leaseId, userId: host.userId, username: host.username }, 'session moved', requestId);
     return this.view(moved, host.userId);
+  }
+
+  /** Whether a live session is on the lease's port, as this replica knows; the unique index on leaseId has the last word. */
+  private onLease(lease: LeaseDocument): boolean {
+    return this.deps.view.sessionOn(boxIdOf(lease), lease.port) !== undefined;
   }
 
   private portInSession(port: number) {
@@ -144,8 +168,10 @@ export class Sessions {
   async list(viewer: Principal) {
     await this.deps.users.assertLive(viewer);
     const { userId } = viewer;
-    const found = await this.liveWhere({ $or: [{ 'host.userId': userId }, { 'guests.userId': userId }] });
-    return found.map((session) => this.view(session, userId));
+    const found = await this.liveByIds(this.deps.view.sessionIdsOf(userId));
+    return found.filter((session) => isIn(session, userId))
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+      .map((session) => this.view(session, userId));
   }
 
   async get(viewer: Principal, sessionId: string) {
@@ -157,7 +183,7 @@ export class Sessions {
     const expiresAt = new Date(Date.now() + this.deps.sessionTtlMs);
     // A heartbeat racing the end's tombstone may undo it (FerretDB rewrites whole documents); the ending
     // itself is a separate record, so the session stays over and the sweeper marks it gone again.
-    await this.deps.sessions.updateOne({ _id: session._id, deletedAt: null }, { $set: { expiresAt } });
+    await this.deps.sessions.updateOne({ _id: session._id }, { $set: { expiresAt } });
     return { expiresAt: expiresAt.toISOString() };
   }
 
@@ -172,7 +198,7 @@ export class Sessions {
   async giveBackLease(host: Principal, leaseId: string, requestId: string) {
     const lease = mongoose.isValidObjectId(leaseId) ? await this.deps.leases.byId(leaseId) : null;
     if (!lease || lease.userId !== host.userId || lease.deletedAt) throw notFound('LEASE_NOT_FOUND', 'You hold no live lease with that id.');
-    if (await this.deps.sessions.exists({ leaseId, deletedAt: null })) {
+    if (this.onLease(lease)) {
       throw conflict('LEASE_IN_SESSION', 'That port carries a session; end the session instead (DELETE /api/v1/pairing/sessions/:id).');
     }
     await this.deps.leases.release(leaseRef(lease), 'given back', requestId);
@@ -185,19 +211,21 @@ export class Sessions {
   async end(session: Session, reason: EndReason, requestId?: string) {
     const sessionId = session._id.toString();
     const boxId = boxIdOf(session);
-    await this.deps.endings.record(sessionEnding(sessionId), reason, [sessionEnded(sessionId, boxId, reason, requestId)]);
+    const ended = sessionEnded(sessionId, boxId, reason, requestId);
+    await this.deps.endings.record(sessionEnding(sessionId), reason, [ended]);
+    this.deps.view.apply(ended);
     const lease = { leaseId: session.leaseId, userId: session.host.userId, username: session.host.username, boxId, tunnelHost: session.tunnelHost, port: session.port };
     await this.deps.leases.release(lease, `session ${reason}`, requestId);
-    await this.deps.sessions.updateOne({ _id: session._id, deletedAt: null }, { $set: { deletedAt: new Date() } });
+    await this.deps.sessions.updateOne({ _id: session._id }, { $set: { deletedAt: new Date() } });
+    this.deps.outbox.markedGone(this.deps.sessions, session._id);
   }
 
   /** A deleted account's sessions end and its leases go; sessions it was a guest in carry on without it. */
   async endAccount(userId: string, username: string, requestId?: string) {
     await this.deps.users.markDeleted(userId, username);
-    for (const session of await this.deps.sessions.find({ 'host.userId': userId, deletedAt: null }).lean()) {
-      await this.end(session, 'account-deleted', requestId);
-    }
-    for (const lease of await this.deps.leases.live({ userId })) {
+    const hosted = (await this.liveByIds(this.deps.view.sessionIdsOf(userId))).filter((session) => session.host.userId === userId);
+    for (const session of hosted) await this.end(session, 'account-deleted', requestId);
+    for (const lease of await this.deps.leases.liveOfUser(userId)) {
       await this.deps.leases.release(leaseRef(lease), 'account deleted', requestId);
     }
   }
@@ -212,16 +240,19 @@ export class Sessions {
     return this.deps.sessions.find({ deletedAt: null }).lean();
   }
 
-  private async liveWhere(filter: mongoose.QueryFilter<SessionDocument>) {
-    const found = await this.deps.sessions.find({ ...filter, ...notGoneNorExpired() }).sort({ createdAt: 1 }).lean();
-    return this.deps.endings.sessionsNotEnded(found);
+  /** Read by `_id` each, and live by the documents themselves, whatever the view said of them. */
+  private async liveByIds(ids: string[]) {
+    const now = Date.now();
+    const found = await Promise.all(ids.map((id) => this.deps.sessions.findById(id).lean()));
+    const standing = found.filter((session) => session !== null && !session.deletedAt && session.expiresAt.getTime() > now);
+    return this.deps.endings.sessionsNotEnded(standing as SessionDocument[]);
   }
 
   /** Host or guest; anyone else learns nothing, not even that the session exists. */
   private async visibleTo(viewer: Principal, sessionId: string) {
     if (!mongoose.isValidObjectId(sessionId)) throw notFoundError();
-    const [session] = await this.liveWhere({ _id: sessionId, $or: [{ 'host.userId': viewer.userId }, { 'guests.userId': viewer.userId }] });
-    if (!session) throw notFoundError();
+    const [session] = await this.liveByIds([sessionId]);
+    if (!session || !isIn(session, viewer.userId)) throw notFoundError();
     return session;
   }
 

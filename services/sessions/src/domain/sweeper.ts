@@ -20,7 +20,8 @@ const endingRetentionMs = 10 * 60_000;
 
 /**
  * Ends what has expired and finishes ends left half done. Every replica runs one, all at once: each
- * end is an insert-claim (see Endings), and everything else here is idempotent.
+ * end is an insert-claim (see Endings), and everything else here is idempotent. It is the one part of
+ * the service that reads whole collections, off the request paths: a few passes over what is live.
  */
 export class Sweeper {
   private timer: NodeJS.Timeout | undefined;
@@ -58,7 +59,7 @@ export class Sweeper {
   private async sweepSessions(now: Date): Promise<Set<string>> {
     const { sessions, endings } = this.deps;
     const standing = await sessions.standing();
-    const ended = await endings.ended(standing.flatMap((s) => [sessionEnding(s._id), leaseEnding(s.leaseId)]));
+    const ended = await endings.all();
     for (const session of standing) {
       const over = session.expiresAt <= now || ended.has(sessionEnding(session._id))
         // A session that moved meanwhile released the lease read here: its lease is the new one by now.
@@ -75,7 +76,7 @@ export class Sweeper {
   private async sweepLeases(now: Date, inSession: Set<string>) {
     const { leases, endings } = this.deps;
     const live = await leases.live();
-    const ended = await endings.ended(live.map((lease) => leaseEnding(lease._id)));
+    const ended = await endings.all();
     for (const lease of live) {
       const leaseId = lease._id.toString();
       if (ended.has(leaseEnding(leaseId))) await leases.cleanUp(leaseId);

@@ -3,7 +3,6 @@ import type mongoose from 'mongoose';
 import { portRangeFlaw, type EventData, type TunnelBoxHeartbeat } from '@tmuxme/events';
 import { HttpError } from '@tmuxme/service-kit';
 import type { BoxDocument } from '../model/box.js';
-import { isDuplicateKey } from './claims.js';
 import { parseHostKey } from './host-key.js';
 
 export type Heartbeat = EventData<typeof TunnelBoxHeartbeat>;
@@ -27,8 +26,6 @@ export interface TunnelBox {
 export interface TunnelBoxesOptions {
   /** A box whose heartbeats stopped this long ago gets no new lease. */
   silenceMs: number;
-  /** How long a replica places leases from its last read of the boxes before reading them again. */
-  cacheMs?: number;
 }
 
 /** Boxes come back and leases end within about this long. */
@@ -52,48 +49,53 @@ const fromDocument = (box: BoxDocument): TunnelBox => ({
 
 /**
  * The tunnel boxes, projected from their heartbeats (TunnelBoxHeartbeat): which are in rotation, and
- * which is least loaded. Any replica may record a heartbeat (they share one queue); every replica reads
- * the boxes back from the database, at most every `cacheMs`.
+ * which is least loaded. Every replica hears every heartbeat and keeps the boxes in memory; one replica
+ * records each heartbeat in the database too, so a replica that starts knows the boxes at once.
  */
 export class TunnelBoxes {
-  private cache: { boxes: TunnelBox[]; readAt: number } | undefined;
-  private reading: Promise<TunnelBox[]> | undefined;
+  private readonly boxes = new Map<string, TunnelBox & { at: Date }>();
   /** Leases this replica placed on a box since the heartbeat it last read, which that count lacks. */
   private readonly placedSince = new Map<string, { seenAt: number; count: number }>();
 
   constructor(private readonly model: mongoose.Model<BoxDocument>, private readonly options: TunnelBoxesOptions) {}
 
-  /** Keeps the newest heartbeat of each box; returns why one was ignored, if it was. */
+  /** Keeps the newest heartbeat of each box in the database; returns why one was ignored, if it was. */
   async record(heartbeat: Heartbeat): Promise<string | undefined> {
-    const hostKey = checkedHostKey(heartbeat);
-    if ('flaw' in hostKey) return hostKey.flaw;
-    const at = new Date(heartbeat.at);
-    const box = {
-      tunnelHost: heartbeat.tunnelHost, tunnelPort: heartbeat.tunnelPort, hostKey: hostKey.line,
-      portRange: heartbeat.portRange, liveLeases: heartbeat.liveLeases, draining: heartbeat.draining, at, seenAt: new Date(),
-    };
-    const { matchedCount } = await this.model.updateOne({ _id: heartbeat.boxId, at: { $lt: at } }, { $set: box });
-    if (matchedCount === 0) {
-      // A new box, or a heartbeat older than the one kept (then the insert finds the id taken, which is fine).
-      await this.model.create({ _id: heartbeat.boxId, ...box }).catch((error: unknown) => {
-        if (!isDuplicateKey(error)) throw error;
-      });
-    }
-    this.cache = undefined;
+    const box = this.remember(heartbeat);
+    if (typeof box === 'string') return box;
+    const kept = await this.model.findById(heartbeat.boxId, { at: 1 }).lean();
+    // Two replicas recording two heartbeats at once may keep the older for one interval; memory is right.
+    if (kept && kept.at >= box.at) return undefined;
+    const { tunnelHost, tunnelPort, hostKeyLine: hostKey, ports, liveLeases, draining, at, seenAt } = box;
+    await this.model.updateOne({ _id: heartbeat.boxId }, {
+      $set: { tunnelHost, tunnelPort, hostKey, portRange: { from: ports.first, to: ports.last }, liveLeases, draining, at, seenAt },
+    }, { upsert: true });
     return undefined;
   }
 
-  /** Every box heard from, in rotation or not. */
-  private async known(): Promise<TunnelBox[]> {
-    const { cacheMs = 1000 } = this.options;
-    if (this.cache && Date.now() - this.cache.readAt < cacheMs) return this.cache.boxes;
-    this.reading ??= this.model.find().lean().then((found) => {
-      const boxes = found.map(fromDocument);
-      this.cache = { boxes, readAt: Date.now() };
-      return boxes;
-    }).finally(() => { this.reading = undefined; });
-    return this.reading;
+  /** Keeps the newest heartbeat of each box in memory; returns why one was ignored, if it was. */
+  remember(heartbeat: Heartbeat): (TunnelBox & { at: Date }) | string {
+    const hostKey = checkedHostKey(heartbeat);
+    if ('flaw' in hostKey) return hostKey.flaw;
+    const at = new Date(heartbeat.at);
+    const known = this.boxes.get(heartbeat.boxId);
+    if (known && known.at >= at) return known;
+    const box = {
+      boxId: heartbeat.boxId, tunnelHost: heartbeat.tunnelHost, tunnelPort: heartbeat.tunnelPort, hostKeyLine: hostKey.line,
+      ports: { first: heartbeat.portRange.from, last: heartbeat.portRange.to }, liveLeases: heartbeat.liveLeases, draining: heartbeat.draining, at, seenAt: new Date(),
+    };
+    this.boxes.set(box.boxId, box);
+    return box;
   }
+
+  /** The boxes as recorded, at start: every box announces itself again within seconds anyway. */
+  async load(): Promise<void> {
+    for (const found of await this.model.find().lean()) {
+      const known = this.boxes.get(found._id);
+      if (!known || known.at < found.at) this.boxes.set(found._id, { ...fromDocument(found), at: found.at });
+    }
+  }
+
 
   /**
    * The boxes that take new leases, least loaded first (ties in random order): heard from lately, not
@@ -101,13 +103,13 @@ export class TunnelBoxes {
    */
   async forLease(avoid?: string): Promise<TunnelBox[]> {
     const silentSince = Date.now() - this.options.silenceMs;
-    const inRotation = (await this.known()).filter((box) => box.seenAt.getTime() > silentSince && !box.draining && box.boxId !== avoid);
+    const inRotation = [...this.boxes.values()].filter((box) => box.seenAt.getTime() > silentSince && !box.draining && box.boxId !== avoid);
     if (inRotation.length === 0) {
       const elsewhere = avoid === undefined ? '' : ` other than ${avoid}`;
       throw new HttpError(503, 'NO_TUNNEL_BOX', `No tunnel box${elsewhere} is taking new sessions right now; try again in a little while.`, { retryAfter: retryAfterSeconds });
     }
     return inRotation.filter((box) => box.liveLeases < box.ports.last - box.ports.first + 1)
-      .map((box) => ({ box, load: this.load(box), tie: randomInt(1 << 30) }))
+      .map((box) => ({ box, load: this.loadOf(box), tie: randomInt(1 << 30) }))
       .sort((a, b) => a.load - b.load || a.tie - b.tie)
       .map(({ box }) => box);
   }
@@ -119,7 +121,7 @@ export class TunnelBoxes {
     this.placedSince.set(box.boxId, { seenAt, count: since?.seenAt === seenAt ? since.count + 1 : 1 });
   }
 
-  private load(box: TunnelBox): number {
+  private loadOf(box: TunnelBox): number {
     const since = this.placedSince.get(box.boxId);
     return box.liveLeases + (since?.seenAt === box.seenAt.getTime() ? since.count : 0);
   }

@@ -1,7 +1,7 @@
 import mongoose from 'mongoose';
 
 /**
- * Something a lease holds exclusively: a port on a box (`<tunnelHost>:<port>`) or one of a user's lease
+ * Something a lease holds exclusively: a port on a box (`<boxId>:<port>`) or one of a user's lease
  * slots (`<userId>:<n>`). Claimed by inserting under the unique `_id`, released by deleting.
  */
 const claimSchema = new mongoose.Schema({
@@ -21,3 +21,5 @@ function claimModel(db: mongoose.Connection, name: string, collection: string) {
 
 export const portClaimModel = (db: mongoose.Connection) => claimModel(db, 'PortClaim', 'port_claims');
 export const leaseSlotModel = (db: mongoose.Connection) => claimModel(db, 'LeaseSlot', 'lease_slots');
+/** `<sessionId>:<lease it moved from>`, scoped by the session, naming the lease it moved to. */
+export const sessionMoveModel = (db: mongoose.Connection) => claimModel(db, 'SessionMove', 'session_moves');
