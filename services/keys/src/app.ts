@@ -3,8 +3,12 @@ import fp from 'fastify-plugin';
 import { UserDeleted, UserRegistered, UserUpdated } from '@tmuxme/events';
 import { authPlugin, busPlugin, databasePlugin, healthPlugin, on, outboxPlugin, serviceAuthPlugin, subscriptionsPlugin } from '@tmuxme/service-kit';
 import { keyModel } from './model/key.js';
+import { fingerprintClaimModel, keySlotModel } from './model/key-claims.js';
 import { userModel } from './model/user.js';
+import { KeyClaims } from './domain/key-claims.js';
 import { Keys } from './domain/keys.js';
+import { Users } from './domain/users.js';
+import { keyViewPlugin } from './plugins/key-view.js';
 import { recordUserOnUserRegistered } from './events/record-user-on-user-registered.js';
 import { removeKeysOnUserDeleted } from './events/remove-keys-on-user-deleted.js';
 import { userKeysRoutes } from './routes/user-keys.js';
@@ -22,13 +26,15 @@ export interface KeysOptions {
   /** The credential tunnel boxes present to read the key snapshot. */
   serviceToken?: string;
   maxKeysPerUser?: number;
-  /** How long `keys.json` answers may come from memory; default 2 s. */
-  publicKeysTtlMs?: number;
   outboxIntervalMs?: number;
 }
 
+/** Far longer than an add takes from claiming to writing its key, or a removal from its write to releasing. */
+const staleClaimMs = 60_000;
+
 /** The keys service: SSH public keys, strictly validated, and the public keys API. */
 const keysApp: FastifyPluginAsync<KeysOptions> = async (app, options) => {
+  const queue = options.queue ?? 'keys';
   await app.register(healthPlugin, { service: 'keys' });
   await app.register(databasePlugin, { url: options.mongoUrl });
   await app.register(busPlugin, { url: options.amqpUrl, producer: 'keys', exchange: options.exchange, deadLetterExchange: options.deadLetterExchange });
@@ -36,24 +42,26 @@ const keysApp: FastifyPluginAsync<KeysOptions> = async (app, options) => {
   await app.register(authPlugin, { publicKey: options.jwtPublicKey });
   await app.register(serviceAuthPlugin, { serviceToken: options.serviceToken ?? '' });
 
-  const keysCollection = keyModel(app.db);
-  const users = userModel(app.db);
-  await Promise.all([keysCollection.init(), users.init()]);
-  const keys = new Keys({
-    keys: keysCollection, users, maxKeysPerUser: options.maxKeysPerUser ?? 50, outbox: app.outbox, publicKeysTtlMs: options.publicKeysTtlMs ?? 2000,
-  });
+  const models = { keys: keyModel(app.db), users: userModel(app.db), slots: keySlotModel(app.db), fingerprints: fingerprintClaimModel(app.db) };
+  await Promise.all(Object.values(models).map((model) => model.init()));
+  await app.register(keyViewPlugin, { queue });
+
+  const maxKeysPerUser = options.maxKeysPerUser ?? 50;
+  const claims = new KeyClaims({ ...models, maxKeysPerUser, staleAfterMs: staleClaimMs });
+  const users = new Users(models.users);
+  const keys = new Keys({ keys: models.keys, users, claims, view: app.keyView, maxKeysPerUser, outbox: app.outbox });
 
   await app.register(subscriptionsPlugin, {
-    queue: options.queue ?? 'keys',
+    queue,
     subscriptions: [
-      on(UserRegistered, recordUserOnUserRegistered(keys)),
-      on(UserUpdated, recordUserOnUserRegistered(keys)),
+      on(UserRegistered, recordUserOnUserRegistered(users)),
+      on(UserUpdated, recordUserOnUserRegistered(users)),
       on(UserDeleted, removeKeysOnUserDeleted(keys)),
     ],
   });
   await app.register(userKeysRoutes, { keys });
-  await app.register(publicKeysRoutes, { keys });
-  await app.register(internalSnapshotRoutes, { keys });
+  await app.register(publicKeysRoutes, { view: app.keyView });
+  await app.register(internalSnapshotRoutes, { view: app.keyView });
 };
 
 export default fp(keysApp, { name: 'keys-app' });

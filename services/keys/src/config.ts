@@ -8,5 +8,4 @@ export const configSchema = Type.Object({
   JWT_PUBLIC_KEY: Type.String({ minLength: 1, description: 'Public key (SPKI PEM) that checks access tokens' }),
   SERVICE_TOKEN: Type.String({ default: '', description: 'Credential tunnel boxes present to read the key snapshot (internal routes are closed while empty)' }),
   MAX_KEYS_PER_USER: Type.Integer({ default: 50, minimum: 1, description: 'How many SSH keys one account may hold' }),
-  PUBLIC_KEYS_CACHE_MS: Type.Integer({ default: 2000, minimum: 0, description: 'How long a public key list may be served from memory; other replicas see a change within this time' }),
 });

@@ -15,6 +15,5 @@ await runService({
     jwtPublicKey: config.JWT_PUBLIC_KEY,
     serviceToken: config.SERVICE_TOKEN,
     maxKeysPerUser: config.MAX_KEYS_PER_USER,
-    publicKeysTtlMs: config.PUBLIC_KEYS_CACHE_MS,
   },
 });

@@ -1,41 +1,39 @@
 import mongoose from 'mongoose';
 import type { Principal } from '@tmuxme/auth';
 import type { Outbox } from '@tmuxme/bus';
-import { badRequest, conflict, HttpError, notFound, unauthorized } from '@tmuxme/service-kit';
-import type { KeyDocument } from '../model/key.js';
-import type { UserDocument } from '../model/user.js';
-import { keyAdded, keyRemoved } from '../events/key-events.js';
+import type { Envelope, EventData, UserDeleted } from '@tmuxme/events';
+import { badRequest, conflict, HttpError } from '@tmuxme/service-kit';
 import { InvalidKeyError, parsePublicKey } from '@tmuxme/ssh-keys';
-import { PublicKeysCache } from './public-keys-cache.js';
+import type { KeyDocument } from '../model/key.js';
+import { keyAdded, keyRemoved } from '../events/key-events.js';
+import { isDuplicateKey, type FingerprintHolder, type KeyClaims } from './key-claims.js';
+import type { KeyView } from './key-view.js';
+import type { Users } from './users.js';
 
 export interface KeysDeps {
   keys: mongoose.Model<KeyDocument>;
-  users: mongoose.Model<UserDocument>;
+  users: Users;
+  claims: KeyClaims;
+  /** Told of this replica's own changes at once, so that it reads its own writes. */
+  view: KeyView;
   maxKeysPerUser: number;
   /** Stages each event with the key document write that records it. */
   outbox: Outbox;
-  /** How long a public key list may be served from memory (0 turns the cache off). */
-  publicKeysTtlMs: number;
 }
 
-export interface PublicKey {
-  id: string;
-  type: string;
-  key: string;
-  fingerprint: string;
-}
+type NewKey = Pick<KeyDocument, '_id' | 'userId' | 'username' | 'title' | 'type' | 'blob' | 'fingerprint'>;
 
-const live = { deletedAt: null };
 const titlePattern = /^[\x20-\x7e]{1,100}$/;
 
 export const keyLine = (key: Pick<KeyDocument, 'type' | 'blob'>) => `${key.type} ${key.blob}`;
 
+/**
+ * A user's SSH keys. Every read, update and delete is by `_id` alone, the one filter FerretDB v1 answers
+ * from an index (docs/architecture.md §8): a key's owner and liveness are checked after reading it, and
+ * the user's keys are found through their slots.
+ */
 export class Keys {
-  private readonly cache: PublicKeysCache<PublicKey[]>;
-
-  constructor(private readonly deps: KeysDeps) {
-    this.cache = new PublicKeysCache(deps.publicKeysTtlMs);
-  }
+  constructor(private readonly deps: KeysDeps) {}
 
   async add(owner: Principal, input: { title?: string; key: string }, requestId: string) {
     const parsed = this.parse(input.key);
@@ -43,24 +41,43 @@ export class Keys {
     if (!titlePattern.test(title)) {
       throw badRequest('INVALID_TITLE', 'A title has 1 to 100 plain characters (letters, digits, punctuation, spaces).', { field: 'title' });
     }
-    await this.assertAccountLive(owner);
-    if (await this.deps.keys.countDocuments({ userId: owner.userId, ...live }) >= this.deps.maxKeysPerUser) {
-      throw badRequest('TOO_MANY_KEYS', `An account can hold ${this.deps.maxKeysPerUser} keys; remove one first.`);
-    }
-    const existing = await this.deps.keys.findOne({ fingerprint: parsed.fingerprint }, { userId: 1, deletedAt: 1 }).lean();
-    if (existing) throw this.keyInUse(existing.userId === owner.userId, Boolean(existing.deletedAt));
+    await this.deps.users.assertLive(owner);
 
+    const { claims, view, maxKeysPerUser } = this.deps;
     const _id = new mongoose.Types.ObjectId();
+    const keyId = _id.toHexString();
+    // The fingerprint first: a key added twice is then refused without touching the slots.
+    const holder = await claims.takeFingerprint(parsed.fingerprint, keyId, owner.userId);
+    if (holder) throw keyInUse(holder);
     const key = { _id, userId: owner.userId, username: owner.username, title, type: parsed.type, blob: parsed.blob, fingerprint: parsed.fingerprint };
-    const { keys, outbox } = this.deps;
+    const event = keyAdded(key, requestId);
+    let created: KeyDocument;
+    let slotted = false;
     try {
-      await outbox.write([keyAdded(key, requestId)], { model: keys, id: _id }, (eventIds) => keys.create({ ...key, eventIds }));
+      slotted = await claims.takeSlot(owner.userId, keyId);
+      if (!slotted) throw badRequest('TOO_MANY_KEYS', `An account can hold ${maxKeysPerUser} keys; remove one first.`);
+      created = await this.insert(key, event);
     } catch (error) {
-      if ((error as { code?: number }).code === 11000) throw this.keyInUse(false, false);
+      // Claims left behind are taken over once stale; releasing them now saves the user the wait.
+      await Promise.all([
+        claims.releaseFingerprint(parsed.fingerprint, keyId),
+        slotted && claims.releaseSlots(owner.userId, [keyId]),
+      ]).catch(() => {});
       throw error;
     }
-    this.cache.invalidate(owner.username);
-    return this.view(await this.deps.keys.findById(_id).orFail());
+    view.addKey(event.data);
+    return describe(created);
+  }
+
+  private async insert(key: NewKey, event: ReturnType<typeof keyAdded>) {
+    const { keys, outbox } = this.deps;
+    try {
+      return await outbox.write([event], { model: keys, id: key._id }, (eventIds) => keys.create({ ...key, eventIds }));
+    } catch (error) {
+      // The fingerprint was free, so the unique index still holds the key's removed twin until it is purged.
+      if (isDuplicateKey(error)) throw keyInUse('removing');
+      throw error;
+    }
   }
 
   private parse(input: string) {
@@ -72,77 +89,54 @@ export class Keys {
     }
   }
 
-  private keyInUse(own: boolean, beingRemoved: boolean) {
-    if (beingRemoved) return conflict('KEY_IN_USE', 'This key is being removed; try again in a few seconds.');
-    return conflict('KEY_IN_USE', own
-      ? 'You have added this key already.'
-      : 'This key is registered to another account; a key can belong to one account only.');
-  }
-
-  /** The JWT proves the account was registered even before UserRegistered reached us; a deletion is final. */
-  private async assertAccountLive(owner: Principal) {
-    const user = await this.deps.users.findById(owner.userId);
-    if (user?.deleted) throw unauthorized('ACCOUNT_GONE', 'This account no longer exists.');
-    if (!user) await this.recordUser(owner.userId, owner.username);
-  }
-
   async list(userId: string) {
-    const keys = await this.deps.keys.find({ userId, ...live }).sort({ createdAt: 1 });
-    return keys.map((k) => this.view(k));
+    const slots = await this.deps.claims.slotsOf(userId);
+    const found = await Promise.all(slots.map((slot) => this.deps.keys.findById(slot.keyId)));
+    return found
+      .filter((key): key is mongoose.HydratedDocument<KeyDocument> => key !== null && key.userId === userId && !key.deletedAt)
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+      .map(describe);
   }
 
   async remove(userId: string, keyId: string, requestId: string) {
-    const key = mongoose.isValidObjectId(keyId) ? await this.deps.keys.findOne({ _id: keyId, userId, ...live }) : null;
-    if (!key) throw new HttpError(404, 'KEY_NOT_FOUND', 'You have no key with that id.');
+    const key = mongoose.isValidObjectId(keyId) ? await this.deps.keys.findById(keyId) : null;
+    if (!key || key.userId !== userId || key.deletedAt) throw new HttpError(404, 'KEY_NOT_FOUND', 'You have no key with that id.');
     await this.tombstone(key, requestId);
+    await this.deps.claims.releaseSlots(userId, [keyId]);
   }
 
-  /** What anyone may read: the keys of a live account, for authorized_keys files. */
-  publicKeys(username: string): Promise<PublicKey[]> {
-    return this.cache.get(username, () => this.loadPublicKeys(username));
-  }
-
-  private async loadPublicKeys(username: string) {
-    const keys = await this.deps.keys.find({ username, ...live }, { type: 1, blob: 1, fingerprint: 1 }).sort({ createdAt: 1 }).lean();
-    if (keys.length === 0 && !(await this.deps.users.exists({ username, deleted: false }))) {
-      throw notFound('USER_NOT_FOUND', `There is no user called "${username}".`);
+  /** Every key of a deleted account goes, each with its own KeyRemoved; the account stays deleted. */
+  async removeAccount({ data: { userId, username }, requestId }: Envelope<EventData<typeof UserDeleted>>) {
+    const { keys, users, claims, view } = this.deps;
+    await users.markDeleted(userId, username);
+    // The view also knows keys whose slot a crash or race lost: they must not outlive the account.
+    const keyIds = [...new Set([...(await claims.slotsOf(userId)).map((slot) => slot.keyId), ...view.keyIdsOf(userId)])];
+    view.deleteUser(userId);
+    for (const key of await Promise.all(keyIds.map((id) => keys.findById(id)))) {
+      if (key && key.userId === userId && !key.deletedAt) await this.tombstone(key, requestId);
     }
-    return keys.map((k) => ({ id: k._id.toString(), type: k.type, key: keyLine(k), fingerprint: k.fingerprint }));
-  }
-
-  /** One page of every live key, in id order; `next` is the cursor of the following page. */
-  /** Every live key, read in one pass: each query is a full scan on FerretDB, so one is cheapest. */
-  async *snapshot() {
-    const all = this.deps.keys.find(live, { userId: 1, username: 1, type: 1, blob: 1, fingerprint: 1 }).lean().cursor({ batchSize: 5000 });
-    for await (const k of all) {
-      yield { keyId: k._id.toString(), userId: k.userId, username: k.username, type: k.type, key: keyLine(k), fingerprint: k.fingerprint };
-    }
-  }
-
-  async recordUser(userId: string, username: string) {
-    await this.deps.users.updateOne({ _id: userId, deleted: false }, { $set: { username } }, { upsert: true }).catch((error) => {
-      // A tombstone for this id exists: the account was deleted, and stays so.
-      if ((error as { code?: number }).code !== 11000) throw error;
-    });
-  }
-
-  /** Every key of a deleted account goes, each with its own KeyRemoved. */
-  async removeAccount(userId: string, username: string, requestId?: string) {
-    await this.deps.users.updateOne({ _id: userId }, { $set: { username, deleted: true } }, { upsert: true });
-    this.cache.invalidate(username);
-    for (const key of await this.deps.keys.find({ userId, ...live })) await this.tombstone(key, requestId);
+    await claims.releaseSlots(userId, keyIds);
   }
 
   private async tombstone(key: KeyDocument, requestId?: string) {
-    const { keys, outbox } = this.deps;
-    await outbox.write([keyRemoved(key, requestId)], { model: keys, id: key._id }, (eventIds) => keys.updateOne(
-      { _id: key._id, ...live },
+    const { keys, outbox, claims, view } = this.deps;
+    const event = keyRemoved(key, requestId);
+    await outbox.write([event], { model: keys, id: key._id }, (eventIds) => keys.updateOne(
+      { _id: key._id },
       { $set: { deletedAt: new Date() }, $push: { eventIds: { $each: eventIds } } },
     ));
-    this.cache.invalidate(key.username);
+    view.removeKey(event.data.keyId);
+    await claims.releaseFingerprint(key.fingerprint, event.data.keyId);
   }
+}
 
-  private view(key: KeyDocument) {
-    return { id: key._id.toString(), title: key.title, type: key.type, key: keyLine(key), fingerprint: key.fingerprint, createdAt: key.createdAt.toISOString() };
-  }
+function keyInUse(holder: FingerprintHolder) {
+  if (holder === 'removing') return conflict('KEY_IN_USE', 'This key is being removed; try again in a few seconds.');
+  return conflict('KEY_IN_USE', holder === 'yours'
+    ? 'You have added this key already.'
+    : 'This key is registered to another account; a key can belong to one account only.');
+}
+
+function describe(key: KeyDocument) {
+  return { id: key._id.toString(), title: key.title, type: key.type, key: keyLine(key), fingerprint: key.fingerprint, createdAt: key.createdAt.toISOString() };
 }

@@ -1,5 +1,5 @@
 import type { Envelope, EventData, UserRegistered, UserUpdated } from '@tmuxme/events';
-import type { Keys } from '../domain/keys.js';
+import type { Users } from '../domain/users.js';
 
-export const recordUserOnUserRegistered = (keys: Keys) =>
-  async ({ data }: Envelope<EventData<typeof UserRegistered | typeof UserUpdated>>) => keys.recordUser(data.userId, data.username);
+export const recordUserOnUserRegistered = (users: Users) =>
+  async ({ data }: Envelope<EventData<typeof UserRegistered | typeof UserUpdated>>) => users.record(data.userId, data.username);

@@ -2,4 +2,4 @@ import type { Envelope, EventData, UserDeleted } from '@tmuxme/events';
 import type { Keys } from '../domain/keys.js';
 
 export const removeKeysOnUserDeleted = (keys: Keys) =>
-  async ({ data, requestId }: Envelope<EventData<typeof UserDeleted>>) => keys.removeAccount(data.userId, data.username, requestId);
+  async (envelope: Envelope<EventData<typeof UserDeleted>>) => keys.removeAccount(envelope);
