@@ -48,6 +48,9 @@ const keysApp: FastifyPluginAsync<KeysOptions> = async (app, options) => {
 
   const maxKeysPerUser = options.maxKeysPerUser ?? 50;
   const claims = new KeyClaims({ ...models, maxKeysPerUser, staleAfterMs: staleClaimMs });
+  const backfilled = await claims.backfill(app.keyView.page(undefined, Number.MAX_SAFE_INTEGER).items);
+  if (backfilled.slots + backfilled.fingerprints > 0) app.log.info(backfilled, 'claimed slots and fingerprints for keys that had none');
+  if (backfilled.overCap.length > 0) app.log.warn({ keyIds: backfilled.overCap }, 'keys beyond their account\'s cap have no slot: the user does not see them listed');
   const users = new Users(models.users);
   const keys = new Keys({ keys: models.keys, users, claims, view: app.keyView, maxKeysPerUser, outbox: app.outbox });
 

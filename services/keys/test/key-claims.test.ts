@@ -1,18 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import mongoose from 'mongoose';
-import { eventually, generateSshKey } from '@tmuxme/testing';
+import { Bus } from '@tmuxme/bus';
+import { createEnvelope, UserDeleted } from '@tmuxme/events';
+import { eventually, generateSshKey, testAmqpUrl } from '@tmuxme/testing';
 import { parsePublicKey } from '@tmuxme/ssh-keys';
 import { bearerFor, buildKeysApp, keysOptions } from './keys-app.js';
 
-/** The per-user cap and a key's single owner hold across replicas adding at once, and survive crashes. */
+/** The per-user cap and a key's single owner hold across replicas adding at once, and survive crashes and old data. */
 const maxKeysPerUser = 3;
 const options = keysOptions({ maxKeysPerUser });
 type App = Awaited<ReturnType<typeof buildKeysApp>>;
 let replicas: App[];
 let db: mongoose.Connection;
 
+/** Written as a version of the service from before claims existed would have: a key document alone. */
+const legacy = { _id: new mongoose.Types.ObjectId(), userId: 'u-olga', username: 'olga', title: 'old laptop', createdAt: new Date('2025-01-01') };
+let legacyLine: string;
+
 beforeAll(async () => {
   db = await mongoose.createConnection(options.mongoUrl).asPromise();
+  legacyLine = (await generateSshKey('ed25519')).publicKey.trim();
+  const { type, blob, fingerprint } = parsePublicKey(legacyLine);
+  await db.collection('keys').insertOne({ ...legacy, type, blob, fingerprint, eventIds: [], deletedAt: null });
   replicas = await Promise.all([buildKeysApp(options), buildKeysApp(options)]);
 });
 afterAll(async () => {
@@ -78,5 +87,21 @@ describe('key claims', () => {
     expect(response.statusCode).toBe(201);
     expect(await claims.findOne({ _id: parsePublicKey(old.publicKey).fingerprint })).toMatchObject({ keyId: response.json().id });
     expect((await listKeys(auth)).map((k) => k.id)).toEqual([response.json().id]);
+  });
+
+  it('claims a slot and the fingerprint for a key stored before claims existed, at start', async () => {
+    const olga = await bearerFor({ userId: 'u-olga', username: 'olga' });
+    expect((await listKeys(olga)).map((k) => k.key)).toEqual([legacyLine.split(' ').slice(0, 2).join(' ')]);
+    // Both replicas started at once, each claiming for it: it still holds one slot.
+    expect(await db.collection('key_slots').countDocuments({ keyId: legacy._id.toHexString() })).toBe(1);
+    const other = await addKey(replicas[1]!, await bearerFor({ userId: 'u-wes', username: 'wes' }), legacyLine);
+    expect(other.json().message).toMatch(/another account/);
+
+    const accounts = await Bus.connect({ url: testAmqpUrl(), producer: 'accounts', exchange: options.exchange, deadLetterExchange: options.deadLetterExchange });
+    await accounts.publish(createEnvelope(UserDeleted, { userId: 'u-olga', username: 'olga' }, { producer: 'accounts' }));
+    await accounts.close();
+    // Removed, and then purged by the relay once its KeyRemoved went out.
+    await eventually(async () => (await db.collection('keys').findOne({ _id: legacy._id })) === null);
+    expect(await db.collection('key_slots').findOne({ keyId: legacy._id.toHexString() })).toBeNull();
   });
 });

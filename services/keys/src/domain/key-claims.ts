@@ -33,6 +33,13 @@ export interface KeyClaimsDeps {
 /** Why a fingerprint is not free: the caller added the key already, someone else did, or it is going. */
 export type FingerprintHolder = 'yours' | 'another' | 'removing';
 
+/** What `backfill` had to claim, and the keys it found no free slot for. */
+export interface Backfilled {
+  slots: number;
+  fingerprints: number;
+  overCap: string[];
+}
+
 const slotId = (userId: string, n: number) => `${userId}:${n}`;
 
 /**
@@ -94,6 +101,34 @@ export class KeyClaims {
     const { fingerprints } = this.deps;
     const holder = await fingerprints.findById(fingerprint, { keyId: 1 }).lean();
     if (holder?.keyId === keyId) await fingerprints.deleteOne({ _id: fingerprint });
+  }
+
+  /**
+   * Gives every live key its slot and fingerprint claim: keys stored before claims existed, and any
+   * whose claim a crash or a race lost. Reads both claim collections whole, so it belongs to start-up.
+   */
+  async backfill(live: { keyId: string; userId: string; fingerprint: string }[]): Promise<Backfilled> {
+    const { slots, fingerprints, maxKeysPerUser: cap } = this.deps;
+    const slotted = await slots.find({}, { keyId: 1 }).lean();
+    const withSlot = new Set(slotted.map((slot) => slot.keyId));
+    const taken = new Set(slotted.map((slot) => slot._id));
+    const claimed = new Set((await fingerprints.find({}, { _id: 1 }).lean()).map((holder) => holder._id));
+    const done: Backfilled = { slots: 0, fingerprints: 0, overCap: [] };
+    for (const { keyId, userId, fingerprint } of live) {
+      if (!claimed.has(fingerprint) && await claim(fingerprints, { _id: fingerprint, keyId, userId })) done.fingerprints += 1;
+      if (withSlot.has(keyId)) continue;
+      let placed = false;
+      for (let n = 0; n < cap && !placed; n += 1) {
+        const id = slotId(userId, n);
+        if (taken.has(id)) continue;
+        taken.add(id);
+        // A replica starting beside this one may have placed the same key in this very slot.
+        placed = await claim(slots, { _id: id, keyId }) || (await slots.findById(id, { keyId: 1 }).lean())?.keyId === keyId;
+        if (placed) done.slots += 1;
+      }
+      if (!placed) done.overCap.push(keyId);
+    }
+    return done;
   }
 
   private async staleSlots(userId: string): Promise<string[]> {
