@@ -3,8 +3,11 @@ import fp from 'fastify-plugin';
 import { createSigner } from '@tmuxme/auth';
 import { authPlugin, busPlugin, databasePlugin, healthPlugin, outboxPlugin } from '@tmuxme/service-kit';
 import { userModel } from './model/user.js';
+import { usernameClaimModel } from './model/username-claim.js';
+import { emailClaimModel } from './model/email-claim.js';
 import { apiTokenModel } from './model/api-token.js';
 import { Accounts } from './domain/accounts.js';
+import { reconcileLookups } from './domain/reconcile-lookups.js';
 import { PasswordHasher } from './domain/passwords.js';
 import { LoginThrottle } from './domain/login-throttle.js';
 import { usersRoutes } from './routes/users.js';
@@ -34,12 +37,23 @@ const accountsApp: FastifyPluginAsync<AccountsOptions> = async (app, options) =>
   await app.register(outboxPlugin, { models: (db) => [userModel(db)], intervalMs: options.outboxIntervalMs });
   await app.register(authPlugin, { publicKey: options.jwtPublicKey });
 
-  const users = userModel(app.db);
-  const tokens = apiTokenModel(app.db);
-  await Promise.all([users.init(), tokens.init()]);
+  const models = {
+    users: userModel(app.db),
+    usernames: usernameClaimModel(app.db),
+    emails: emailClaimModel(app.db),
+    tokens: apiTokenModel(app.db),
+  };
+  await Promise.all(Object.values(models).map((model) => model.init()));
+  // Before any route serves: a login finds its account only through these lookups.
+  const reconciled = await reconcileLookups(models);
+  app.log.info(reconciled, 'lookups by _id reconciled with the users');
+
+  const { users, usernames, emails, tokens } = models;
   const window = options.loginLimits.windowSeconds * 1000;
   const accounts = new Accounts({
     users,
+    usernames,
+    emails,
     tokens,
     hasher: new PasswordHasher(options.bcryptCost),
     signer: await createSigner(options.jwtPrivateKey, options.accessTokenTtlSeconds),

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { EventSpy, testAmqpUrl } from '@tmuxme/testing';
+import { EventSpy, eventually, testAmqpUrl } from '@tmuxme/testing';
 import { accountsOptions, buildAccountsApp } from './accounts-app.js';
 
 const options = accountsOptions();
@@ -122,6 +122,9 @@ describe('account settings', () => {
     expect(updated!.data).toMatchObject({ username: 'erin', email: 'erin@new.example' });
     expect((await login('erin')).statusCode).toBe(401);
     expect((await login('erin@new.example', 'a brand new secret')).statusCode).toBe(200);
+    // The old address was released: it logs no one in, and another account may have it.
+    expect((await login('erin@example.com', 'a brand new secret')).statusCode).toBe(401);
+    await signup('erin-two', 'erin@example.com');
   });
 
   it('deletes the account with its password: tokens stop, UserDeleted goes out, the name can be taken again later', async () => {
@@ -135,6 +138,10 @@ describe('account settings', () => {
     expect((await app.inject({ url: '/api/v1/user', headers: bearer(jwt) })).json().code).toBe('ACCOUNT_GONE');
     expect((await app.inject({ method: 'POST', url: '/api/v1/auth/token', headers: { authorization: `Token ${apiToken}` } })).statusCode).toBe(401);
     expect((await login('frank')).statusCode).toBe(401);
+    // Free once the relay has purged the tombstone, which holds the names in the users' unique indexes till then.
+    const again = { username: 'frank', email: 'frank@example.com', password, passwordConfirmation: password };
+    await eventually(async () => (await app.inject({ method: 'POST', url: '/api/v1/users', payload: again })).statusCode === 201);
+    expect((await login('frank')).statusCode).toBe(200);
   });
 });
 

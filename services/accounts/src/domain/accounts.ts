@@ -4,14 +4,19 @@ import type { Outbox } from '@tmuxme/bus';
 import { conflict, HttpError, unauthorized, badRequest } from '@tmuxme/service-kit';
 import type { UserDocument } from '../model/user.js';
 import type { ApiTokenDocument } from '../model/api-token.js';
+import type { UsernameClaimDocument } from '../model/username-claim.js';
+import type { EmailClaimDocument } from '../model/email-claim.js';
 import { userDeleted, userRegistered, userUpdated } from '../events/user-events.js';
 import { checkNewUsername, normalizeUsername } from './usernames.js';
 import { checkNewPassword, type PasswordHasher } from './passwords.js';
 import { apiTokenPattern, generateApiToken, hashApiToken, tokenHint } from './api-tokens.js';
+import { claim, isDuplicateKey, release } from './claims.js';
 import type { Attempt, LoginThrottle } from './login-throttle.js';
 
 export interface AccountsDeps {
   users: mongoose.Model<UserDocument>;
+  usernames: mongoose.Model<UsernameClaimDocument>;
+  emails: mongoose.Model<EmailClaimDocument>;
   tokens: mongoose.Model<ApiTokenDocument>;
   hasher: PasswordHasher;
   signer: TokenSigner;
@@ -28,11 +33,12 @@ export interface SignupInput {
   passwordConfirmation: string;
 }
 
-const live = { deletedAt: null };
+const usernameTaken = (username: string) => conflict('USERNAME_TAKEN', `The username "${username}" is taken.`);
+const emailTaken = () => conflict('EMAIL_TAKEN', 'An account with this e-mail address exists already; log in instead.');
+const emailInUse = () => conflict('EMAIL_TAKEN', 'Another account uses this e-mail address.');
 
-function isDuplicateKey(error: unknown): boolean {
-  return (error as { code?: number }).code === 11000;
-}
+/** Whether a claim names this user: only then may the user's request release it. */
+const heldBy = (userId: mongoose.Types.ObjectId) => (held: { userId: mongoose.Types.ObjectId }) => held.userId.equals(userId);
 
 /**
  * 429 while any limit is reached, naming the one that is waited for longest.
@@ -57,6 +63,10 @@ async function takenBackOnError<T>(attempts: Attempt[], work: () => Promise<T>):
 export class Accounts {
   constructor(private readonly deps: AccountsDeps) {}
 
+  /**
+   * Claims the username, then the e-mail address, each by an insert under it (of sign-ups racing for
+   * either, exactly one gets it), and only then writes the user; a failure releases the claims again.
+   */
   async signup(input: SignupInput, requestId: string) {
     const username = checkNewUsername(input.username);
     const email = input.email.trim().toLowerCase();
@@ -64,25 +74,27 @@ export class Accounts {
     if (input.password !== input.passwordConfirmation) {
       throw badRequest('PASSWORD_MISMATCH', 'The password confirmation does not match the password.', { field: 'passwordConfirmation' });
     }
-    await this.assertAvailable(username, email);
     const _id = new mongoose.Types.ObjectId();
-    const user = { _id, username, email };
-    const passwordHash = await this.deps.hasher.hash(input.password);
-    const { users, outbox } = this.deps;
+    const { users, usernames, emails, outbox } = this.deps;
+    const releases: (() => Promise<void>)[] = [];
     try {
+      if (!await claim(usernames, { _id: username, userId: _id })) throw usernameTaken(username);
+      releases.push(() => release(usernames, username, heldBy(_id)));
+      if (!await claim(emails, { _id: email, userId: _id })) throw emailTaken();
+      releases.push(() => release(emails, email, heldBy(_id)));
+      const user = { _id, username, email };
+      const passwordHash = await this.deps.hasher.hash(input.password);
       await outbox.write([userRegistered(user, requestId)], { model: users, id: _id }, (eventIds) => users.create({ ...user, passwordHash, eventIds }));
     } catch (error) {
-      // Two signups raced past the check above; the unique index decided.
-      if (isDuplicateKey(error)) await this.assertAvailable(username, email);
+      // Best effort: a claim whose user never came is released by the start-up reconciliation too.
+      await Promise.allSettled(releases.map((releaseClaim) => releaseClaim()));
+      // The claims were free, yet a user document has the name (see model/user.ts). MongoDB names the index
+      // that refused and FerretDB does not; its usual holder, a deleted account's tombstone, has the username too.
+      if (isDuplicateKey(error)) throw 'email' in ((error as { keyPattern?: object }).keyPattern ?? {}) ? emailTaken() : usernameTaken(username);
       throw error;
     }
     const apiToken = await this.issueApiToken(_id, 'default');
     return { username, email, apiToken: apiToken.token };
-  }
-
-  private async assertAvailable(username: string, email: string) {
-    if (await this.deps.users.exists({ username })) throw conflict('USERNAME_TAKEN', `The username "${username}" is taken.`);
-    if (await this.deps.users.exists({ email })) throw conflict('EMAIL_TAKEN', 'An account with this e-mail address exists already; log in instead.');
   }
 
   /**
@@ -113,7 +125,7 @@ export class Accounts {
     const fromAddress = perAddress.attempt(address);
     const onAccount = perAccount.attempt(account);
     const user = await takenBackOnError([fromAddress, onAccount], async () => {
-      const found = await this.deps.users.findOne({ ...live, ...(account.includes('@') ? { email: account } : { username: account }) });
+      const found = await this.byLogin(account);
       return (await this.deps.hasher.verify(password, found?.passwordHash)) ? found : null;
     });
     if (!user) throw unauthorized('INVALID_CREDENTIALS', 'That login and password do not match an account.');
@@ -123,6 +135,15 @@ export class Accounts {
     // Whoever knows the password may start the account's count again.
     perAccount.reset(account);
     return this.accessToken(user);
+  }
+
+  /** The live user with this username or e-mail address, found through its claim. */
+  private async byLogin(login: string) {
+    const byEmail = login.includes('@');
+    const held = await (byEmail ? this.deps.emails.findById(login).lean() : this.deps.usernames.findById(login).lean());
+    const user = held && await this.deps.users.findById(held.userId);
+    // A claim left behind by a change or a deletion cut short must not log anyone in.
+    return user && !user.deletedAt && (byEmail ? user.email : user.username) === login ? user : null;
   }
 
   /**
@@ -139,8 +160,8 @@ export class Accounts {
     if (!apiTokenPattern.test(token)) throw invalid;
     const found = await takenBackOnError([attempt], async () => {
       const record = await this.deps.tokens.findOne({ hash: hashApiToken(token) });
-      const user = record && await this.deps.users.findOne({ _id: record.userId, ...live });
-      return record && user ? { record, user } : null;
+      const user = record && await this.deps.users.findById(record.userId);
+      return record && user && !user.deletedAt ? { record, user } : null;
     });
     if (!found) throw invalid;
     attempt.takeBack();
@@ -154,26 +175,35 @@ export class Accounts {
     return { accessToken, tokenType: 'Bearer' as const, expiresIn: this.deps.signer.expiresIn };
   }
 
+  /** Read by `_id` alone and checked here: FerretDB would scan the collection for `{ _id, deletedAt: null }`. */
   async get(userId: string) {
-    const user = mongoose.isValidObjectId(userId) ? await this.deps.users.findOne({ _id: userId, ...live }) : null;
-    if (!user) throw unauthorized('ACCOUNT_GONE', 'This account no longer exists.');
+    const user = mongoose.isValidObjectId(userId) ? await this.deps.users.findById(userId) : null;
+    if (!user || user.deletedAt) throw unauthorized('ACCOUNT_GONE', 'This account no longer exists.');
     return user;
   }
 
+  /**
+   * A new e-mail address is claimed before the user document names it and the old one released after,
+   * so no two accounts ever hold one address. The write goes by `_id` alone, `get` having just found the
+   * account live.
+   */
   async update(userId: string, change: { currentPassword: string; email?: string; password?: string }, requestId: string) {
     const user = await this.get(userId);
     if (!(await this.deps.hasher.verify(change.currentPassword, user.passwordHash))) {
       throw new HttpError(403, 'WRONG_PASSWORD', 'The current password is not right.', { field: 'currentPassword' });
     }
+    const { users, emails, outbox } = this.deps;
     const set: Partial<UserDocument> = {};
     if (change.password !== undefined) set.passwordHash = await this.deps.hasher.hash(checkNewPassword(change.password));
     const email = change.email?.trim().toLowerCase();
     if (email !== undefined && email !== user.email) {
-      if (await this.deps.users.exists({ email })) throw conflict('EMAIL_TAKEN', 'Another account uses this e-mail address.');
+      const claimed = await claim(emails, { _id: email, userId: user._id })
+        // Left by an earlier change of this account's that was cut short: it is this account's to use.
+        || (await emails.findById(email).lean())?.userId.equals(user._id) === true;
+      if (!claimed) throw emailInUse();
       set.email = email;
     }
-    const { users, outbox } = this.deps;
-    const filter = { _id: user._id, ...live };
+    const filter = { _id: user._id };
     try {
       if (set.email) {
         const event = userUpdated({ ...user.toObject(), email: set.email }, requestId);
@@ -182,24 +212,35 @@ export class Accounts {
         await users.updateOne(filter, { $set: set });
       }
     } catch (error) {
-      if (isDuplicateKey(error)) throw conflict('EMAIL_TAKEN', 'Another account uses this e-mail address.');
+      if (set.email) await Promise.allSettled([release(emails, set.email, heldBy(user._id))]);
+      // A user document without a claim has the address (see model/user.ts).
+      if (isDuplicateKey(error)) throw emailInUse();
       throw error;
     }
+    if (set.email) await release(emails, user.email, heldBy(user._id));
     return { username: user.username, email: set.email ?? user.email, createdAt: user.createdAt };
   }
 
-  /** A soft delete that carries UserDeleted; the relay removes the document once the event is out. */
+  /**
+   * A soft delete that carries UserDeleted; the relay removes the document once the event is out. The
+   * claims go once the tombstone is written, so the names can be taken again (once the relay has purged
+   * the tombstone, which holds them in the users' unique indexes till then).
+   */
   async remove(userId: string, password: string, requestId: string) {
     const user = await this.get(userId);
     if (!(await this.deps.hasher.verify(password, user.passwordHash))) {
       throw new HttpError(403, 'WRONG_PASSWORD', 'The password is not right.', { field: 'password' });
     }
-    const { users, outbox } = this.deps;
+    const { users, usernames, emails, outbox } = this.deps;
     await outbox.write([userDeleted(user, requestId)], { model: users, id: user._id }, (eventIds) => users.updateOne(
-      { _id: user._id, ...live },
+      { _id: user._id },
       { $set: { deletedAt: new Date() }, $push: { eventIds: { $each: eventIds } } },
     ));
-    await this.deps.tokens.deleteMany({ userId: user._id });
+    await Promise.all([
+      release(usernames, user.username, heldBy(user._id)),
+      release(emails, user.email, heldBy(user._id)),
+      this.deps.tokens.deleteMany({ userId: user._id }),
+    ]);
   }
 
   async issueApiToken(userId: mongoose.Types.ObjectId | string, name: string) {
