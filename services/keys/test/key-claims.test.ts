@@ -45,6 +45,15 @@ describe('key claims', () => {
     expect((await listKeys(auth)).map((k) => k.id).sort()).toEqual(responses.filter((r) => r.statusCode === 201).map((r) => r.json().id).sort());
   });
 
+  it('frees the slot of a removed key, whatever the case of the id it was removed by', async () => {
+    const auth = await bearerFor({ userId: 'u-xena', username: 'xena' });
+    const ids: string[] = [];
+    for (let i = 0; i < maxKeysPerUser; i += 1) ids.push((await addKey(replicas[0]!, auth, (await generateSshKey('ed25519')).publicKey)).json().id);
+    const response = await replicas[1]!.inject({ method: 'DELETE', url: `/api/v1/user/keys/${ids[0]!.toUpperCase()}`, headers: auth });
+    expect(response.statusCode).toBe(204);
+    expect((await addKey(replicas[0]!, auth, (await generateSshKey('ed25519')).publicKey)).statusCode).toBe(201);
+  });
+
   it('gives a key added by two users at once to exactly one of them', async () => {
     const [sam, tess] = await Promise.all([bearerFor({ userId: 'u-sam', username: 'sam' }), bearerFor({ userId: 'u-tess', username: 'tess' })]);
     for (let round = 0; round < 3; round += 1) {

@@ -57,6 +57,7 @@ export class KeyClaims {
     for (let i = 0; i < cap; i += 1) {
       if (await claim(slots, { _id: slotId(userId, (start + i) % cap), keyId })) return true;
     }
+    // Every slot is held, but one may be a leftover of an add or removal that crashed half way.
     for (const stale of await this.staleSlots(userId)) {
       await slots.deleteOne({ _id: stale });
       if (await claim(slots, { _id: stale, keyId })) return true;

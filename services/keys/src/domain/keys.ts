@@ -102,7 +102,8 @@ export class Keys {
     const key = mongoose.isValidObjectId(keyId) ? await this.deps.keys.findById(keyId) : null;
     if (!key || key.userId !== userId || key.deletedAt) throw new HttpError(404, 'KEY_NOT_FOUND', 'You have no key with that id.');
     await this.tombstone(key, requestId);
-    await this.deps.claims.releaseSlots(userId, [keyId]);
+    // The slot names the id as stored, which the one asked for may differ from in case.
+    await this.deps.claims.releaseSlots(userId, [key._id.toHexString()]);
   }
 
   /** Every key of a deleted account goes, each with its own KeyRemoved; the account stays deleted. */
