@@ -57,6 +57,8 @@ export interface TunnelSyncOptions {
   sessionsUrl?: string;
   /** Default 10,000 logged changes. */
   checkpointEvery?: number;
+  /** How far behind this box's events a snapshot may be (see Projection); default 30 s. */
+  snapshotLagMs?: number;
 }
 
 /**
@@ -83,6 +85,7 @@ const tunnelSyncApp: FastifyPluginAsync<TunnelSyncOptions> = async (app, options
     tunnelGroup: options.tunnelGroup ?? 'tunnel',
     snapshots,
     checkpointEvery: options.checkpointEvery ?? 10_000,
+    snapshotLagMs: options.snapshotLagMs ?? 30_000,
     logger: app.log,
   });
   app.decorate('tunnelSync', projection);

@@ -24,6 +24,12 @@ export interface ProjectionDeps {
   snapshots?: SnapshotSource;
   /** Log entries after which the state is checkpointed, which keeps loading at start quick. */
   checkpointEvery: number;
+  /**
+   * How far behind this box's events a snapshot may be: keys and sessions answer snapshots from memory
+   * that their own copies of the events keep current. What an event added this recently is kept even
+   * when a snapshot lacks it; far longer than event delivery takes.
+   */
+  snapshotLagMs: number;
   logger: FastifyBaseLogger;
 }
 
@@ -66,6 +72,8 @@ export class Projection {
   private lane: Promise<unknown> = Promise.resolve();
   /** Ids that events added while a snapshot was being read; the snapshot may be older than they are. */
   private addedDuringSnapshot: Set<string> | undefined;
+  /** Ids events added lately, and when: a snapshot may lag them by up to `snapshotLagMs`. */
+  private readonly addedLately = new Map<string, number>();
   private readonly reportedInvalid = new Set<string>();
   private readonly stopping = new AbortController();
   private readonly convergence = new Coalescer(() => this.convergeOnce());
@@ -175,7 +183,11 @@ export class Projection {
       await this.deps.store.append(change);
       if (this.deps.state.apply(change)) {
         const id = addedId(change);
-        if (id !== undefined) this.addedDuringSnapshot?.add(id);
+        if (id !== undefined) {
+          this.addedDuringSnapshot?.add(id);
+          this.addedLately.set(id, Date.now());
+          if (this.addedLately.size > 10_000) this.recentlyAdded();
+        }
         this.write(filesOf(change)).catch(() => {}); // the writers log and retry failures themselves
       }
       if (this.deps.store.logLength >= this.deps.checkpointEvery) {
@@ -184,12 +196,22 @@ export class Projection {
     });
   }
 
+  /** The ids events added within the snapshot lag; older ones are forgotten. */
+  private recentlyAdded(): Set<string> {
+    const added = new Set<string>();
+    for (const [id, at] of this.addedLately) {
+      if (Date.now() - at < this.deps.snapshotLagMs) added.add(id);
+      else this.addedLately.delete(id);
+    }
+    return added;
+  }
+
   private async convergeOnce(): Promise<ConvergeReport> {
     const { snapshots, state } = this.deps;
     if (!snapshots) throw new Error('no snapshot source: set SERVICE_TOKEN, KEYS_URL and SESSIONS_URL');
     const started = performance.now();
     const since = (start: number) => Math.round(performance.now() - start);
-    const added = new Set<string>();
+    const added = this.recentlyAdded();
     this.addedDuringSnapshot = added;
     try {
       const snapshot = await snapshots.read(this.stopping.signal);

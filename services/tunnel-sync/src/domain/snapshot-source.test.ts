@@ -3,57 +3,62 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SnapshotSource } from './snapshot-source.js';
 
-/** What a converging box accepts as a snapshot: whole streams only, since what a snapshot lacks gets tombstoned. */
+/** What a converging box accepts as a snapshot: every page, each a whole page, since what a snapshot lacks gets tombstoned. */
 const lease = { leaseId: 'l1', userId: 'u1', username: 'ann', tunnelHost: 'box.test', port: 20001, expiresAt: '2026-01-01T00:00:00.000Z' };
 const session = { sessionId: 's1', hostUserId: 'u1', port: 20001, guestUserIds: ['u2', 'u3'] };
-const key = { keyId: 'k1', userId: 'u1', username: 'ann', type: 'ssh-ed25519', key: 'ssh-ed25519 AAAA', fingerprint: 'SHA256:x' };
-let keysBody = '';
+const key = (keyId: string) => ({ keyId, userId: 'u1', username: 'ann', type: 'ssh-ed25519', key: `ssh-ed25519 AAAA${keyId}`, fingerprint: 'SHA256:x' });
+/** The keys route's pages by `after`; a test changes them. */
+let keyPages: Record<string, unknown> = {};
+const asked: string[] = [];
 let server: Server;
-let source: SnapshotSource;
+let url: string;
 
 beforeAll(async () => {
   server = createServer((request, response) => {
-    response.writeHead(200, { 'content-type': 'application/x-ndjson' });
-    if (request.url?.startsWith('/internal/v1/snapshot/keys')) {
-      // Sent in two writes split mid-line, as a real stream may arrive.
-      response.write(keysBody.slice(0, 10));
-      response.end(keysBody.slice(10));
-    } else if (request.url?.startsWith('/internal/v1/snapshot/sessions?boxId=box-1')) {
-      response.end(`${JSON.stringify(session)}\n{"end":true,"count":1}\n`);
-    } else {
-      // One lease line from before private leases, without the field: public.
-      const lines = [{ ...lease, private: true }, { ...lease, leaseId: 'l3', port: 20003 }];
-      response.end(`${lines.map((line) => JSON.stringify(line)).join('\n')}\n{"end":true,"count":2}\n`);
-    }
+    const { pathname, searchParams } = new URL(request.url!, 'http://x');
+    asked.push(request.url!);
+    let page: unknown;
+    if (pathname.endsWith('/keys')) page = keyPages[searchParams.get('after') ?? ''];
+    else if (pathname.endsWith('/sessions')) page = searchParams.get('boxId') === 'box-1' ? { items: [session], next: null } : { items: [lease], next: null };
+    // One lease from before private leases, without the field: public.
+    else page = { items: [{ ...lease, private: true }, { ...lease, leaseId: 'l3', port: 20003 }], next: null };
+    response.writeHead(page ? 200 : 404, { 'content-type': 'application/json' });
+    response.end(JSON.stringify(page ?? { statusCode: 404 }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  source = new SnapshotSource({ keysUrl: url, sessionsUrl: url, serviceToken: 'token', boxId: 'box-1' });
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
+const source = (boxId = 'box-1') => new SnapshotSource({ keysUrl: url, sessionsUrl: url, serviceToken: 'token', boxId });
+
 describe('snapshot source', () => {
-  it('reads the three streams whole', async () => {
-    keysBody = `${JSON.stringify(key)}\n{"end":true,"count":1}\n`;
-    expect(await source.read()).toEqual({
-      keys: [{ keyId: 'k1', userId: 'u1', key: 'ssh-ed25519 AAAA' }],
+  it('reads every page of the three snapshots, following next', async () => {
+    keyPages = { '': { items: [key('k1'), key('k2')], next: 'k2' }, k2: { items: [key('k3')], next: null } };
+    asked.length = 0;
+    expect(await source().read()).toEqual({
+      keys: ['k1', 'k2', 'k3'].map((keyId) => ({ keyId, userId: 'u1', key: `ssh-ed25519 AAAA${keyId}` })),
       leases: [{ leaseId: 'l1', userId: 'u1', port: 20001, private: true }, { leaseId: 'l3', userId: 'u1', port: 20003, private: false }],
       sessions: [session],
     });
+    expect(asked.filter((asking) => asking.includes('/keys'))).toEqual([
+      '/internal/v1/snapshot/keys?limit=5000', '/internal/v1/snapshot/keys?limit=5000&after=k2',
+    ]);
+    expect(asked).toContain('/internal/v1/snapshot/leases?boxId=box-1&limit=5000');
   });
 
-  it('refuses a stream cut before its last line, or whose count does not match', async () => {
-    keysBody = `${JSON.stringify(key)}\n`;
-    await expect(source.read()).rejects.toThrow(/cut short/);
-    keysBody = `${JSON.stringify(key)}\n{"end":true,"count":2}\n`;
-    await expect(source.read()).rejects.toThrow(/not a snapshot item/);
+  it('fails the whole read on a missing page, a page that is not one, or a cursor that does not move on', async () => {
+    keyPages = { '': { items: [key('k1')], next: 'k1' } };
+    await expect(source().read()).rejects.toThrow(/after=k1 answered 404/);
+    keyPages = { '': { items: [{ keyId: 'k1' }], next: null } };
+    await expect(source().read()).rejects.toThrow(/not a snapshot page/);
+    keyPages = { '': { items: [key('k2')], next: 'k2' }, k2: { items: [key('k1')], next: 'k1' } };
+    await expect(source().read()).rejects.toThrow(/does not move on: k1/);
   });
 
-  it('fails the whole read when the sessions stream is not one', async () => {
-    keysBody = `${JSON.stringify(key)}\n{"end":true,"count":1}\n`;
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    // This server answers another box's sessions path with lease lines.
-    const elsewhere = new SnapshotSource({ keysUrl: url, sessionsUrl: url, serviceToken: 'token', boxId: 'elsewhere' });
-    await expect(elsewhere.read()).rejects.toThrow(/snapshot\/sessions\?boxId=elsewhere sent a line that is not a snapshot item/);
+  it('fails the whole read when the sessions page is not one', async () => {
+    keyPages = { '': { items: [key('k1')], next: null } };
+    // This server answers another box's sessions path with lease items.
+    await expect(source('elsewhere').read()).rejects.toThrow(/snapshot\/sessions\?boxId=elsewhere&limit=5000 answered something that is not a snapshot page/);
   });
 });

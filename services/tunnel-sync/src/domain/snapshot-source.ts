@@ -18,19 +18,19 @@ const SessionItem = Type.Object({ sessionId: Id, hostUserId: Id, port: Type.Inte
 
 /**
  * Reads every live key (from keys) and this box's live leases and sessions (from sessions) through
- * their internal snapshot routes. Any failure fails the whole read: a partial snapshot would tombstone what it missed.
+ * their internal snapshot routes, a page at a time in id order. Any failure fails the whole read: a
+ * partial snapshot would tombstone what it missed.
  */
 export class SnapshotSource {
   constructor(private readonly options: SnapshotSourceOptions) {}
 
   async read(signal?: AbortSignal): Promise<Snapshot> {
     const { keysUrl, sessionsUrl, boxId } = this.options;
-    const ofBox = `?${new URLSearchParams({ boxId })}`;
     const sessionsBase = `${sessionsUrl.replace(/\/$/, '')}/internal/v1/snapshot`;
     const [keys, leases, sessions] = await Promise.all([
-      this.all(`${keysUrl.replace(/\/$/, '')}/internal/v1/snapshot/keys`, KeyItem, signal),
-      this.all(`${sessionsBase}/leases${ofBox}`, LeaseItem, signal),
-      this.all(`${sessionsBase}/sessions${ofBox}`, SessionItem, signal),
+      this.all(`${keysUrl.replace(/\/$/, '')}/internal/v1/snapshot/keys`, {}, KeyItem, signal),
+      this.all(`${sessionsBase}/leases`, { boxId }, LeaseItem, signal),
+      this.all(`${sessionsBase}/sessions`, { boxId }, SessionItem, signal),
     ]);
     return {
       keys: keys.map(({ keyId, userId, key }) => ({ keyId, userId, key })),
@@ -39,38 +39,29 @@ export class SnapshotSource {
     };
   }
 
-  /** One snapshot stream: a JSON line per item, then `{end, count}`; without that last line the read failed. */
-  private async all<T extends TSchema>(url: string, item: T, signal?: AbortSignal): Promise<Static<T>[]> {
+  /** Every page of one snapshot: `?after=` the page before's `next`, until `next` is null. */
+  private async all<T extends TSchema>(url: string, query: Record<string, string>, item: T, signal?: AbortSignal): Promise<Static<T>[]> {
     const timeout = AbortSignal.timeout(10 * 60_000);
-    const response = await fetch(url, {
-      headers: { authorization: `Service ${this.options.serviceToken}` },
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    });
-    if (!response.ok || !response.body) throw new Error(`${url} answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
     const items: Static<T>[] = [];
-    for await (const line of lines(response.body)) {
-      const value: unknown = JSON.parse(line);
-      if (Value.Check(item, value)) {
-        items.push(value);
-      } else if (Value.Check(SnapshotEnd, value) && value.count === items.length) {
-        return items;
-      } else {
-        throw new Error(`${url} sent a line that is not a snapshot item: ${line.slice(0, 200)}`);
-      }
-    }
-    throw new Error(`${url} ended before its last line: the snapshot was cut short`);
+    const Page = Type.Object({ items: Type.Array(item), next: Type.Union([Id, Type.Null()]) });
+    let after: string | null = null;
+    do {
+      const pageUrl = `${url}?${new URLSearchParams({ ...query, limit: String(pageSize), ...(after === null ? {} : { after }) })}`;
+      const response = await fetch(pageUrl, {
+        headers: { authorization: `Service ${this.options.serviceToken}` },
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      if (!response.ok) throw new Error(`${pageUrl} answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
+      const page: unknown = await response.json();
+      if (!Value.Check(Page, page)) throw new Error(`${pageUrl} answered something that is not a snapshot page: ${JSON.stringify(page).slice(0, 200)}`);
+      // A cursor that does not move on would page forever.
+      if (page.next !== null && after !== null && page.next <= after) throw new Error(`${pageUrl} answered a next page that does not move on: ${page.next}`);
+      items.push(...page.items);
+      after = page.next;
+    } while (after !== null);
+    return items;
   }
 }
 
-const SnapshotEnd = Type.Object({ end: Type.Literal(true), count: Type.Integer() });
-
-async function* lines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let rest = '';
-  for await (const chunk of body) {
-    const parts = (rest + decoder.decode(chunk, { stream: true })).split('\n');
-    rest = parts.pop()!;
-    yield* parts.filter((part) => part.length > 0);
-  }
-  if (rest.length > 0) yield rest;
-}
+/** Items per page: large enough that a box with 100,000 keys asks 20 times. */
+const pageSize = 5000;
