@@ -6,7 +6,10 @@ import { userModel } from './model/user.js';
 import { usernameClaimModel } from './model/username-claim.js';
 import { emailClaimModel } from './model/email-claim.js';
 import { apiTokenModel } from './model/api-token.js';
+import { apiTokenHashModel } from './model/api-token-hash.js';
+import { apiTokenSlotModel } from './model/api-token-slot.js';
 import { Accounts } from './domain/accounts.js';
+import { ApiTokens } from './domain/api-tokens.js';
 import { reconcileLookups } from './domain/reconcile-lookups.js';
 import { PasswordHasher } from './domain/passwords.js';
 import { LoginThrottle } from './domain/login-throttle.js';
@@ -42,19 +45,24 @@ const accountsApp: FastifyPluginAsync<AccountsOptions> = async (app, options) =>
     usernames: usernameClaimModel(app.db),
     emails: emailClaimModel(app.db),
     tokens: apiTokenModel(app.db),
+    hashes: apiTokenHashModel(app.db),
+    slots: apiTokenSlotModel(app.db),
   };
   await Promise.all(Object.values(models).map((model) => model.init()));
-  // Before any route serves: a login finds its account only through these lookups.
+  // Before any route serves: a login or token exchange finds its account only through these lookups.
   const reconciled = await reconcileLookups(models);
-  app.log.info(reconciled, 'lookups by _id reconciled with the users');
+  app.log.info(reconciled, 'lookups by _id reconciled with the users and API tokens');
+  if (reconciled.revoked.length > 0) {
+    app.log.warn({ tokenIds: reconciled.revoked }, 'revoked the API tokens beyond the 50 an account may hold');
+  }
 
-  const { users, usernames, emails, tokens } = models;
+  const { users, usernames, emails } = models;
   const window = options.loginLimits.windowSeconds * 1000;
   const accounts = new Accounts({
     users,
     usernames,
     emails,
-    tokens,
+    apiTokens: new ApiTokens(models),
     hasher: new PasswordHasher(options.bcryptCost),
     signer: await createSigner(options.jwtPrivateKey, options.accessTokenTtlSeconds),
     throttles: {

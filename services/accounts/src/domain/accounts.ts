@@ -3,13 +3,13 @@ import type { TokenSigner } from '@tmuxme/auth';
 import type { Outbox } from '@tmuxme/bus';
 import { conflict, HttpError, unauthorized, badRequest } from '@tmuxme/service-kit';
 import type { UserDocument } from '../model/user.js';
-import type { ApiTokenDocument } from '../model/api-token.js';
 import type { UsernameClaimDocument } from '../model/username-claim.js';
 import type { EmailClaimDocument } from '../model/email-claim.js';
 import { userDeleted, userRegistered, userUpdated } from '../events/user-events.js';
 import { checkNewUsername, normalizeUsername } from './usernames.js';
 import { checkNewPassword, type PasswordHasher } from './passwords.js';
-import { apiTokenPattern, generateApiToken, hashApiToken, tokenHint } from './api-tokens.js';
+import { apiTokenPattern } from './api-token-secrets.js';
+import type { ApiTokens } from './api-tokens.js';
 import { claim, isDuplicateKey, release } from './claims.js';
 import type { Attempt, LoginThrottle } from './login-throttle.js';
 
@@ -17,7 +17,7 @@ export interface AccountsDeps {
   users: mongoose.Model<UserDocument>;
   usernames: mongoose.Model<UsernameClaimDocument>;
   emails: mongoose.Model<EmailClaimDocument>;
-  tokens: mongoose.Model<ApiTokenDocument>;
+  apiTokens: ApiTokens;
   hasher: PasswordHasher;
   signer: TokenSigner;
   /** Failed logins per address and per account, failed token exchanges per address (see LoginThrottle). */
@@ -93,7 +93,7 @@ export class Accounts {
       if (isDuplicateKey(error)) throw 'email' in ((error as { keyPattern?: object }).keyPattern ?? {}) ? emailTaken() : usernameTaken(username);
       throw error;
     }
-    const apiToken = await this.issueApiToken(_id, 'default');
+    const apiToken = await this.deps.apiTokens.issue(_id.toString(), 'default');
     return { username, email, apiToken: apiToken.token };
   }
 
@@ -159,14 +159,14 @@ export class Accounts {
     const invalid = unauthorized('INVALID_API_TOKEN', 'That API token is not valid (it may have been revoked); create a new one.');
     if (!apiTokenPattern.test(token)) throw invalid;
     const found = await takenBackOnError([attempt], async () => {
-      const record = await this.deps.tokens.findOne({ hash: hashApiToken(token) });
+      const record = await this.deps.apiTokens.bySecret(token);
       const user = record && await this.deps.users.findById(record.userId);
       return record && user && !user.deletedAt ? { record, user } : null;
     });
     if (!found) throw invalid;
     attempt.takeBack();
     const { record, user } = found;
-    await this.deps.tokens.updateOne({ _id: record._id }, { $set: { lastUsedAt: new Date() } });
+    await this.deps.apiTokens.touch(record._id);
     return this.accessToken(user);
   }
 
@@ -239,31 +239,20 @@ export class Accounts {
     await Promise.all([
       release(usernames, user.username, heldBy(user._id)),
       release(emails, user.email, heldBy(user._id)),
-      this.deps.tokens.deleteMany({ userId: user._id }),
+      this.deps.apiTokens.revokeAll(user._id.toString()),
     ]);
   }
 
-  async issueApiToken(userId: mongoose.Types.ObjectId | string, name: string) {
-    const token = generateApiToken();
-    const record = await this.deps.tokens.create({ userId, name, hash: hashApiToken(token), hint: tokenHint(token) });
-    return { id: record._id.toString(), name, token, hint: record.hint, createdAt: record.createdAt };
-  }
-
   async createApiToken(userId: string, name: string) {
-    await this.get(userId);
-    if (await this.deps.tokens.countDocuments({ userId }) >= 50) {
-      throw badRequest('TOO_MANY_TOKENS', 'An account can hold 50 API tokens; revoke one first.');
-    }
-    return this.issueApiToken(userId, name);
+    const user = await this.get(userId);
+    return this.deps.apiTokens.issue(user._id.toString(), name);
   }
 
-  async listApiTokens(userId: string) {
-    const tokens = await this.deps.tokens.find({ userId }).sort({ createdAt: 1 });
-    return tokens.map((t) => ({ id: t._id.toString(), name: t.name, hint: t.hint, createdAt: t.createdAt, lastUsedAt: t.lastUsedAt ?? null }));
+  listApiTokens(userId: string) {
+    return this.deps.apiTokens.list(userId);
   }
 
-  async revokeApiToken(userId: string, tokenId: string) {
-    const result = mongoose.isValidObjectId(tokenId) ? await this.deps.tokens.deleteOne({ _id: tokenId, userId }) : { deletedCount: 0 };
-    if (result.deletedCount === 0) throw new HttpError(404, 'TOKEN_NOT_FOUND', 'You have no API token with that id.');
+  revokeApiToken(userId: string, tokenId: string) {
+    return this.deps.apiTokens.revoke(userId, tokenId);
   }
 }

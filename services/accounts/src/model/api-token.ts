@@ -1,9 +1,10 @@
 import mongoose from 'mongoose';
 
+/** An API token; its `_id` is the public id the token list shows and revocation takes. */
 const apiTokenSchema = new mongoose.Schema({
-  userId: { type: mongoose.Schema.Types.ObjectId, required: true, index: true },
+  userId: { type: mongoose.Schema.Types.ObjectId, required: true },
   name: { type: String, required: true },
-  /** SHA-256 of the secret; the secret itself is shown once and never stored. */
+  /** SHA-256 of the secret; the secret itself is shown once and never stored. The exchange finds it through `api_token_hashes`. */
   hash: { type: String, required: true, unique: true },
   hint: { type: String, required: true },
   createdAt: { type: Date, required: true, default: () => new Date() },
