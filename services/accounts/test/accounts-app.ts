@@ -1,4 +1,5 @@
 import { generateSigningKeys } from '@tmuxme/auth';
+import type { ServerOptions } from '@tmuxme/service-kit';
 import { buildApp, testAmqpUrl, testExchanges, testMongoUrl, uniqueName } from '@tmuxme/testing';
 import accountsApp, { type AccountsOptions } from '../src/app.js';
 
@@ -20,4 +21,4 @@ export function accountsOptions(overrides: Partial<AccountsOptions> = {}): Accou
   };
 }
 
-export const buildAccountsApp = (options: AccountsOptions) => buildApp(accountsApp, options);
+export const buildAccountsApp = (options: AccountsOptions, serverOptions?: ServerOptions) => buildApp(accountsApp, options, serverOptions);
