@@ -212,7 +212,8 @@ export class Accounts {
         await users.updateOne(filter, { $set: set });
       }
     } catch (error) {
-      if (set.email) await Promise.allSettled([release(emails, set.email, heldBy(user._id))]);
+      // Best effort, as in signup: the start-up reconciliation releases what this misses.
+      if (set.email) await release(emails, set.email, heldBy(user._id)).catch(() => {});
       // A user document without a claim has the address (see model/user.ts).
       if (isDuplicateKey(error)) throw emailInUse();
       throw error;
