@@ -102,7 +102,7 @@ const sessionsApp: FastifyPluginAsync<SessionsOptions> = async (app, options) =>
       on(TunnelBoxHeartbeat, recordBoxOnTunnelBoxHeartbeat(boxes)),
     ],
   });
-  const sweeper = new Sweeper({ sessions, leases, endings, intervalMs: options.sweepIntervalMs ?? 5000, logger: app.log });
+  const sweeper = new Sweeper({ sessions, leases, endings, view, intervalMs: options.sweepIntervalMs ?? 5000, logger: app.log });
   sweeper.start();
   // Before the database closes: onClose hooks run in reverse order of registration.
   app.addHook('onClose', () => sweeper.stop());

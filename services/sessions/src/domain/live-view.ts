@@ -157,6 +157,15 @@ export class LiveView {
     return this.sessionOnSpot.get(spot(boxId, port));
   }
 
+  /** The leases whose time to be declared on ran out before `now`. */
+  dueLeases(now: Date): LiveLease[] {
+    const due: LiveLease[] = [];
+    for (const leases of this.leasesByBox.values()) {
+      for (const lease of leases.values()) if (Date.parse(lease.expiresAt) <= now.getTime()) due.push(lease);
+    }
+    return due;
+  }
+
   takenPorts(boxId: string): Set<number> {
     return new Set([...(this.leasesByBox.get(boxId)?.values() ?? [])].map((lease) => lease.port));
   }

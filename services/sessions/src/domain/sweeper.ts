@@ -2,11 +2,13 @@ import type { FastifyBaseLogger } from 'fastify';
 import { leaseEnding, sessionEnding, type Endings } from './endings.js';
 import { leaseRef, type Leases } from './leases.js';
 import type { Sessions } from './sessions.js';
+import type { LiveView } from './live-view.js';
 
 export interface SweeperDeps {
   sessions: Sessions;
   leases: Leases;
   endings: Endings;
+  view: LiveView;
   intervalMs: number;
   logger: FastifyBaseLogger;
 }
@@ -17,16 +19,20 @@ const orphanClaimAgeMs = 60_000;
 // An ending is the claim that keeps a second sweeper from ending the same thing again, so it is kept
 // far longer than any sweep can stall between reading a lease or session and ending it.
 const endingRetentionMs = 10 * 60_000;
+// Passes in between only release the leases this replica's view says are due, which costs no scan.
+const fullPassEvery = 12;
 
 /**
  * Ends what has expired and finishes ends left half done. Every replica runs one, all at once: each
- * end is an insert-claim (see Endings), and everything else here is idempotent. It is the one part of
- * the service that reads whole collections, off the request paths: a few passes over what is live.
+ * end is an insert-claim (see Endings), and everything else here is idempotent. Every `fullPassEvery`
+ * passes it reads whole collections (the one part of the service that does, off the request paths);
+ * the passes between release the expired leases the live view names, by `_id`.
  */
 export class Sweeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private failing = false;
+  private passes = 0;
 
   constructor(private readonly deps: SweeperDeps) {}
 
@@ -44,8 +50,8 @@ export class Sweeper {
   private async pass() {
     try {
       const now = new Date();
-      const inSession = await this.sweepSessions(now);
-      await this.sweepLeases(now, inSession);
+      if (this.passes++ % fullPassEvery === 0) await this.sweepLeases(now, await this.sweepSessions(now));
+      else await this.releaseDueLeases(now);
       if (this.failing) this.deps.logger.info('the sweeper works again');
       this.failing = false;
     } catch (error) {
@@ -70,6 +76,14 @@ export class Sweeper {
     const stillStanding = new Set(standing.map((s) => sessionEnding(s._id)));
     await endings.forget(old.filter((id) => !stillStanding.has(id)));
     return new Set(standing.map((s) => s.leaseId));
+  }
+
+  /** Leases past their time with no session on their port, as the view has them; the release reads the lease by `_id`. */
+  private async releaseDueLeases(now: Date) {
+    const { leases, view } = this.deps;
+    for (const lease of view.dueLeases(now)) {
+      if (view.sessionOn(lease.boxId, lease.port) === undefined) await leases.release(lease, 'expired');
+    }
   }
 
   /** Releases unconfirmed leases past their time, and cleans up after released ones. */
