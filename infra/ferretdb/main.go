@@ -48,8 +48,13 @@ func main() {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			log.Fatalf("data folder %q: %v", dir, err)
 		}
-		// FerretDB wants a file: URL that ends in a slash and names an existing folder.
-		cfg.SQLiteURL = "file:" + strings.TrimSuffix(dir, "/") + "/"
+		// FerretDB wants a file: URL that ends in a slash and names an existing folder. Its pool opens
+		// many connections to one file, and SQLite lets one write at a time: a transaction that begins
+		// as a reader and then writes must wait in SQLite's busy handler, which sleeps up to 100 ms a
+		// try. Taking the write lock at BEGIN (_txlock=immediate) queues writers instead; in WAL mode,
+		// synchronous=NORMAL syncs at checkpoints rather than at every commit (a power cut may lose the
+		// last commits, never the database).
+		cfg.SQLiteURL = "file:" + strings.TrimSuffix(dir, "/") + "/?_txlock=immediate&_pragma=synchronous(normal)"
 	case "postgresql":
 		cfg.PostgreSQLURL = *pgURL
 	default:
