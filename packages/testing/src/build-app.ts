@@ -24,9 +24,3 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_
   }
   throw lastError ?? new Error(`condition not met within ${timeoutMs} ms`);
 }
-
-/** The JSON lines of a snapshot stream, its closing `{end, count}` line apart. */
-export function ndjsonLines(body: string): { items: Record<string, unknown>[]; end: unknown } {
-  const values = body.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-  return { items: values.slice(0, -1), end: values.at(-1) };
-}
