@@ -1,22 +1,8 @@
 import { randomInt } from 'node:crypto';
 import type mongoose from 'mongoose';
+import { claim } from '@tmuxme/service-kit';
 import type { KeyDocument } from '../model/key.js';
 import type { FingerprintClaimDocument, KeySlotDocument } from '../model/key-claims.js';
-
-export function isDuplicateKey(error: unknown): boolean {
-  return (error as { code?: unknown }).code === 11000;
-}
-
-/** Inserts under a unique `_id`: FerretDB has no atomic find-and-modify, but a unique insert is atomic. */
-async function claim<T>(model: mongoose.Model<T>, document: Partial<T>): Promise<boolean> {
-  try {
-    await model.create(document);
-    return true;
-  } catch (error) {
-    if (isDuplicateKey(error)) return false;
-    throw error;
-  }
-}
 
 export interface KeyClaimsDeps {
   keys: mongoose.Model<KeyDocument>;

@@ -6,7 +6,8 @@ import { badRequest, conflict, HttpError } from '@tmuxme/service-kit';
 import { InvalidKeyError, parsePublicKey } from '@tmuxme/ssh-keys';
 import type { KeyDocument } from '../model/key.js';
 import { keyAdded, keyRemoved } from '../events/key-events.js';
-import { isDuplicateKey, type FingerprintHolder, type KeyClaims } from './key-claims.js';
+import { isDuplicateKey } from '@tmuxme/service-kit';
+import type { FingerprintHolder, KeyClaims } from './key-claims.js';
 import type { KeyView } from './key-view.js';
 import type { Users } from './users.js';
 

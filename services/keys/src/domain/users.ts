@@ -2,7 +2,7 @@ import type mongoose from 'mongoose';
 import type { Principal } from '@tmuxme/auth';
 import { unauthorized } from '@tmuxme/service-kit';
 import type { UserDocument } from '../model/user.js';
-import { isDuplicateKey } from './key-claims.js';
+import { isDuplicateKey } from '@tmuxme/service-kit';
 
 /**
  * Who has an account, as accounts' events told us. Every read and write is by `_id` alone, the one

@@ -2,7 +2,7 @@ import type mongoose from 'mongoose';
 import type { Envelope } from '@tmuxme/events';
 import type { Outbox } from '@tmuxme/bus';
 import type { EndingDocument } from '../model/ending.js';
-import { isDuplicateKey } from './claims.js';
+import { isDuplicateKey } from '@tmuxme/service-kit';
 
 export const leaseEnding = (leaseId: unknown) => `lease:${String(leaseId)}`;
 export const sessionEnding = (sessionId: unknown) => `session:${String(sessionId)}`;

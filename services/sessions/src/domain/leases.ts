@@ -6,7 +6,7 @@ import { forbidden, HttpError, notFound } from '@tmuxme/service-kit';
 import type { LeaseDocument } from '../model/lease.js';
 import type { ClaimDocument } from '../model/claim.js';
 import { portLeased, portReleased, type LeaseRef } from '../events/session-events.js';
-import { claim } from './claims.js';
+import { claim } from '@tmuxme/service-kit';
 import { leaseEnding, type Endings } from './endings.js';
 import { randomPort, retryAfterSeconds, type TunnelBox, type TunnelBoxes } from './tunnel-boxes.js';
 import type { Users } from './users.js';

@@ -12,7 +12,7 @@ import { joinCommands } from './join-commands.js';
 import { boxIdOf, leaseRef, type Leases } from './leases.js';
 import type { Users } from './users.js';
 import type { LeaseDocument } from '../model/lease.js';
-import { claim, isDuplicateKey } from './claims.js';
+import { claim, isDuplicateKey } from '@tmuxme/service-kit';
 import type { LiveView } from './live-view.js';
 
 export interface SessionsDeps {

@@ -2,7 +2,7 @@ import type mongoose from 'mongoose';
 import type { Principal } from '@tmuxme/auth';
 import { unauthorized } from '@tmuxme/service-kit';
 import type { UserDocument, UsernameDocument } from '../model/user.js';
-import { isDuplicateKey } from './claims.js';
+import { isDuplicateKey } from '@tmuxme/service-kit';
 
 function unlessTwin(error: unknown) {
   if (!isDuplicateKey(error)) throw error;
