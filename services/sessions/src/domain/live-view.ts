@@ -1,19 +1,11 @@
+import type { LeaseRef } from '../events/session-events.js';
 import { PortLeased, PortReleased, SessionDeclared, SessionEnded, SessionMoved, type Envelope, type EventData } from '@tmuxme/events';
 
 /** The events that change what is live: every replica applies every replica's, its own included. */
 export const liveViewEvents = [PortLeased, PortReleased, SessionDeclared, SessionEnded, SessionMoved] as const;
 export type LiveViewEvent = Pick<Envelope, 'type' | 'data'>;
 
-export interface LiveLease {
-  leaseId: string;
-  userId: string;
-  username: string;
-  boxId: string;
-  tunnelHost: string;
-  port: number;
-  private: boolean;
-  expiresAt: string;
-}
+export type LiveLease = LeaseRef & { private: boolean; expiresAt: string };
 
 export interface LiveSession {
   sessionId: string;
