@@ -47,6 +47,10 @@ export class StagedEventRelay {
   /** Full tombstone sweeps are a scan on FerretDB; most passes only look at what they were told of or just published. */
   private lastFullSweep = 0;
   private readonly published = new Map<string, Set<unknown>>();
+  /** Events published as their inserts finish, one insert's after another's, in the order written. */
+  private lane: Promise<void> = Promise.resolve();
+  /** Staged events this relay is publishing right now, by id, so that it publishes each once. */
+  private readonly publishing = new Set<string>();
 
   constructor(private readonly options: StagedEventRelayOptions) {}
 
@@ -72,7 +76,34 @@ export class StagedEventRelay {
     this.stopped = true;
     clearInterval(this.interval);
     clearTimeout(this.soon);
-    await this.running;
+    await Promise.all([this.running, this.lane]);
+  }
+
+  /**
+   * Publishes the events of a document just inserted, which holds them for sure (an insert is one
+   * atomic write), without waiting for a pass: passes read the whole staging collection, a scan on
+   * FerretDB. They are left with updates (which a concurrent update may undo), a broker that was down,
+   * and what another replica staged.
+   */
+  relayInserted(staged: StagedEvent[]): void {
+    const mine = staged.filter((event) => !this.publishing.has(event._id));
+    if (this.stopped || mine.length === 0) return;
+    for (const event of mine) this.publishing.add(event._id);
+    this.lane = this.lane.then(async () => {
+      // A document just inserted is no tombstone: nothing to purge.
+      for (const event of mine) if (!this.stopped) await this.publish(event, { purge: false });
+    }).catch(() => {
+      // Still staged; a pass retries, and says so once if the broker is out.
+      this.nudge();
+    }).finally(() => {
+      for (const event of mine) this.publishing.delete(event._id);
+    });
+  }
+
+  private async publish({ _id, envelope, aggregate }: StagedEvent, { purge = true } = {}): Promise<void> {
+    await this.options.bus.publish(envelope);
+    await this.options.staging.deleteOne({ _id });
+    if (purge) this.toPurge(aggregate.collection, aggregate.id);
   }
 
   private run(): void {
@@ -117,17 +148,17 @@ export class StagedEventRelay {
 
   /** Returns whether more may be waiting: a full batch in which something moved. */
   private async relayBatch(): Promise<boolean> {
-    const { staging, models, bus, batchSize, graceMs, logger } = this.options;
+    const { staging, models, batchSize, graceMs, logger } = this.options;
     const batch = await staging.find({ 'aggregate.collection': { $in: [...models.keys()] } })
       .sort({ createdAt: 1 }).limit(batchSize).toArray();
     let moved = false;
     for (const staged of batch) {
       if (this.stopped) return false;
+      if (this.publishing.has(staged._id)) continue;
       const { envelope, aggregate } = staged;
       if (await this.committed(staged)) {
-        await bus.publish(envelope);
-        await staging.deleteOne({ _id: staged._id });
-        this.toPurge(aggregate.collection, aggregate.id);
+        this.publishing.add(staged._id);
+        await this.publish(staged).finally(() => this.publishing.delete(staged._id));
         moved = true;
       } else if (Date.now() - staged.createdAt.getTime() > graceMs) {
         // Its write failed, crashed or was overwritten by a concurrent update: the state this event

@@ -56,6 +56,8 @@ export interface OutboxOptions {
 export interface OutboxAggregate {
   model: OutboxModel;
   id: unknown;
+  /** `apply` inserts the document: its events then go out as soon as it returns, without waiting for a pass. */
+  inserted?: boolean;
 }
 
 export class Outbox {
@@ -94,7 +96,7 @@ export class Outbox {
     const id: unknown = aggregate.model.castObject({ _id: aggregate.id })._id;
     const eventIds = events.map((event) => event.id);
     const stagedAt = Date.now();
-    await this.stage(events, name, id);
+    const staged = await this.stage(events, name, id);
     let result: T;
     try {
       result = await apply(eventIds);
@@ -106,17 +108,17 @@ export class Outbox {
     // A write this slow may have outlived its staged events: a relay could have found them unreferenced
     // and discarded them. Staging them again costs at worst a duplicate, which consumers drop.
     if (Date.now() - stagedAt > this.graceMs / 2) await this.stage(events, name, id, { again: true });
-    this.nudge();
+    if (aggregate.inserted) this.relay.relayInserted(staged);
+    else this.nudge();
     return result;
   }
 
   /**
-   * Tells the relay a document was just marked gone (`deletedAt`) without an event of its own, so it
-   * purges it by `_id` soon instead of waiting for its occasional full sweep.
+   * Tells the relay a document was just marked gone (`deletedAt`) without an event of its own, so its
+   * next pass purges it by `_id` instead of waiting for its occasional full sweep.
    */
   markedGone(model: OutboxModel, id: unknown): void {
     this.relay.toPurge(model.collection.name, model.castObject({ _id: id })._id);
-    this.nudge();
   }
 
   /** Relays now and then every interval, which picks up what was written while the broker was down. */
@@ -125,8 +127,8 @@ export class Outbox {
   }
 
   /**
-   * Asks for a pass soon; `write` does this itself. Nudges before a pass starts make one pass, and
-   * nudges during a pass make exactly one more, since the running pass may have read before the write.
+   * Asks for a pass soon; `write` does this itself after an update. Nudges before a pass starts make one
+   * pass, and nudges during a pass make exactly one more, since the running pass may have read before the write.
    */
   nudge(): void {
     this.relay.nudge();
@@ -142,8 +144,8 @@ export class Outbox {
     return this.staging.countDocuments();
   }
 
-  private async stage(events: Envelope[], collection: string, id: unknown, { again = false } = {}): Promise<void> {
-    if (events.length === 0) return;
+  private async stage(events: Envelope[], collection: string, id: unknown, { again = false } = {}): Promise<StagedEvent[]> {
+    if (events.length === 0) return [];
     const createdAt = new Date();
     const staged: StagedEvent[] = events.map((envelope) => ({
       _id: envelope.id,
@@ -158,6 +160,7 @@ export class Outbox {
       // Staging again, the events still there are duplicates; the others were inserted all the same.
       if (!again || !onlyDuplicateKeys(error)) throw error;
     }
+    return staged;
   }
 }
 

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import mongoose from 'mongoose';
-import { EventSpy, testAmqpUrl, testMongoUrl, uniqueName } from '@tmuxme/testing';
+import { EventSpy, monitoredMongoUrl, testAmqpUrl, testMongoUrl, uniqueName } from '@tmuxme/testing';
 import type { Envelope } from '@tmuxme/events';
 import { Bus, Outbox, outboxFields, type OutboxFields, type OutboxOptions } from '../src/index.js';
 import { BrokerAdmin, keyAdded, recordingLogger, sleep, waitUntil } from './helpers.js';
@@ -26,6 +26,11 @@ describe('outbox', () => {
     return created;
   }
 
+  /** The staging collection an outbox of this file writes to. */
+  function relayCollection(relay: Outbox): string {
+    return (relay as unknown as { staging: { collectionName: string } }).staging.collectionName;
+  }
+
   function copies(envelope: Envelope): number {
     return spy.events.filter((event) => event.id === envelope.id).length;
   }
@@ -34,7 +39,7 @@ describe('outbox', () => {
     admin = await BrokerAdmin.open();
     bus = await Bus.connect({ url: testAmqpUrl(), producer: 'keys', ...admin.names });
     spy = await EventSpy.start(testAmqpUrl(), admin.names.exchange);
-    db = await mongoose.createConnection(testMongoUrl(uniqueName('bus-outbox'))).asPromise();
+    db = await mongoose.createConnection(monitoredMongoUrl(testMongoUrl(uniqueName('bus-outbox')))).asPromise();
     const schema = new mongoose.Schema<Key>({ title: { type: String, required: true } });
     schema.plugin(outboxFields);
     Keys = db.model<Key>('Key', schema);
@@ -50,6 +55,25 @@ describe('outbox', () => {
     await admin.cleanUp();
     await db.dropDatabase();
     await db.close();
+  });
+
+  it("publishes an inserted document's events without a pass reading the staging collection, once each", async () => {
+    const relay = outbox();
+    const passes: string[] = [];
+    db.getClient().on('commandStarted', (event: { commandName: string; command: Record<string, unknown> }) => {
+      if (event.commandName === 'find' && event.command.find === relayCollection(relay)) passes.push('pass');
+    });
+    const events = [keyAdded(), keyAdded()];
+    await Promise.all(events.map((added) => {
+      const _id = new mongoose.Types.ObjectId();
+      return relay.write([added], { model: Keys, id: _id, inserted: true }, (eventIds) => Keys.create({ _id, title: 'fast', eventIds }));
+    }));
+    await waitUntil(() => events.every((added) => copies(added) === 1), 5000, 'both events');
+    await waitUntil(async () => (await relay.pendingCount()) === 0, 5000, 'the staged copies to go');
+    relay.nudge();
+    await sleep(300);
+    expect(events.map(copies)).toEqual([1, 1]);
+    expect(passes).toEqual(['pass']);
   });
 
   it('publishes an event once its aggregate recorded it, then deletes the staged copy', async () => {

@@ -84,7 +84,7 @@ export class Accounts {
       releases.push(() => release(emails, email, heldBy(_id)));
       const user = { _id, username, email };
       const passwordHash = await this.deps.hasher.hash(input.password);
-      await outbox.write([userRegistered(user, requestId)], { model: users, id: _id }, (eventIds) => users.create({ ...user, passwordHash, eventIds }));
+      await outbox.write([userRegistered(user, requestId)], { model: users, id: _id, inserted: true }, (eventIds) => users.create({ ...user, passwordHash, eventIds }));
     } catch (error) {
       // Best effort: a claim whose user never came is released by the start-up reconciliation too.
       await Promise.allSettled(releases.map((releaseClaim) => releaseClaim()));

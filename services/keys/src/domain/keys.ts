@@ -73,7 +73,7 @@ export class Keys {
   private async insert(key: NewKey, event: ReturnType<typeof keyAdded>) {
     const { keys, outbox } = this.deps;
     try {
-      return await outbox.write([event], { model: keys, id: key._id }, (eventIds) => keys.create({ ...key, eventIds }));
+      return await outbox.write([event], { model: keys, id: key._id, inserted: true }, (eventIds) => keys.create({ ...key, eventIds }));
     } catch (error) {
       // The fingerprint was free, so the unique index still holds the key's removed twin until it is purged.
       if (isDuplicateKey(error)) throw keyInUse('removing');

@@ -15,7 +15,7 @@ export class Endings {
   async record(id: string, reason: string, events: Envelope[]): Promise<boolean> {
     const { endings, outbox } = this;
     try {
-      await outbox.write(events, { model: endings, id }, (eventIds) => endings.create({ _id: id, reason, eventIds }));
+      await outbox.write(events, { model: endings, id, inserted: true }, (eventIds) => endings.create({ _id: id, reason, eventIds }));
       return true;
     } catch (error) {
       if (isDuplicateKey(error)) return false;

@@ -78,7 +78,7 @@ export class Leases {
         private: isPrivate, tunnelHostKey: box.hostKeyLine, expiresAt: new Date(Date.now() + leaseTtlMs),
       };
       const leased = portLeased(lease, requestId);
-      await outbox.write([leased], { model: leases, id: _id }, (eventIds) => leases.create({ ...lease, eventIds }));
+      await outbox.write([leased], { model: leases, id: _id, inserted: true }, (eventIds) => leases.create({ ...lease, eventIds }));
       this.deps.view.apply(leased);
       return {
         port, boxId: box.boxId, tunnelHost: box.tunnelHost, tunnelPort: box.tunnelPort, tunnelHostKey: box.hostKeyLine, leaseId, expiresAt: lease.expiresAt.toISOString(),

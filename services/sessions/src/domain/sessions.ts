@@ -88,7 +88,7 @@ export class Sessions {
     };
     const declared = sessionDeclared(session, requestId);
     try {
-      await outbox.write([declared], { model: sessions, id: _id }, (eventIds) => sessions.create({ ...session, eventIds }));
+      await outbox.write([declared], { model: sessions, id: _id, inserted: true }, (eventIds) => sessions.create({ ...session, eventIds }));
       this.deps.view.apply(declared);
     } catch (error) {
       // Two declarations raced for this lease; the unique index let one through.
