@@ -141,10 +141,9 @@ export class Leases {
    */
   async heldBy(userId: string, port: number, leaseId?: string): Promise<LeaseDocument> {
     const candidates = leaseId === undefined ? await this.slotLeaseIds(userId) : [leaseId];
-    for (const candidate of candidates) {
-      const lease = await this.liveOf(userId, candidate);
-      if (lease?.port === port) return lease;
-    }
+    const live = await Promise.all(candidates.map((candidate) => this.liveOf(userId, candidate)));
+    const lease = live.find((candidate) => candidate?.port === port);
+    if (lease) return lease;
     throw forbidden('PORT_NOT_LEASED', `Port ${port} is not leased to you; ask for a port first (GET /api/v1/pairing/port).`);
   }
 
