@@ -18,6 +18,9 @@ export function createServer({ trustRequestId = true, ...options }: ServerOption
   const app = Fastify({
     ...options,
     bodyLimit,
+    // Starting reads whole collections into the live views and reconciles lookups: about 5 s per 100,000
+    // documents on FerretDB, far past fastify's default of 10 s for a plugin to start.
+    pluginTimeout: 10 * 60_000,
     // The gateway assigns the id; a service keeps it so logs and events can be joined up.
     requestIdHeader: trustRequestId ? 'x-request-id' : false,
     // Logged as `requestId`, the name event lines and envelopes use too: one query finds all a request caused.
