@@ -179,7 +179,7 @@ async function joinLatencies(box: TunnelBox) {
       start = performance.now();
       times.channelAlone.push(await jumpUntil(box, guest, port, start, (greeting) => greeting === 'host\n'));
       start = performance.now();
-      await bus.publish(createEnvelope(SessionEnded, { sessionId, reason: 'ended' }, { producer: 'sessions' }));
+      await bus.publish(createEnvelope(SessionEnded, { sessionId, boxId: tunnelHost, reason: 'ended' }, { producer: 'sessions' }));
       times.endedToRefused.push(await jumpUntil(box, guest, port, start, (greeting) => greeting === undefined));
     } finally {
       await new Promise((resolve) => forward.close(resolve));
