@@ -214,9 +214,13 @@ async function seededSources(probe: Person) {
     _id: new mongoose.Types.ObjectId(), ...user, boxId: tunnelHost, tunnelHost, tunnelPort: 22, port: 1024 + i,
     expiresAt: new Date(Date.now() + 3_600_000), createdAt: now, eventIds: [], deletedAt: null,
   }));
-  for (const [url, collection, docs] of [[keysUrl, 'keys', keyDocs], [sessionsUrl, 'leases', leaseDocs]] as const) {
+  // Each key with its slot and fingerprint claims, as keys writes them: a start then only loads the view.
+  const slotDocs = keyDocs.map((key) => ({ _id: `${key.userId}:0`, keyId: key._id.toHexString(), createdAt: now }));
+  const fingerprintDocs = keyDocs.map((key) => ({ _id: key.fingerprint, keyId: key._id.toHexString(), userId: key.userId, createdAt: now }));
+  const seeds = [[keysUrl, 'keys', keyDocs], [keysUrl, 'key_slots', slotDocs], [keysUrl, 'key_fingerprints', fingerprintDocs], [sessionsUrl, 'leases', leaseDocs]] as const;
+  for (const [url, collection, docs] of seeds) {
     const connection = await mongoose.createConnection(url).asPromise();
-    for (let i = 0; i < docs.length; i += 10_000) await connection.collection(collection).insertMany(docs.slice(i, i + 10_000));
+    for (let i = 0; i < docs.length; i += 10_000) await connection.collection<{ _id: unknown }>(collection).insertMany(docs.slice(i, i + 10_000) as { _id: unknown }[]);
     await connection.close();
   }
   const start = performance.now();
