@@ -17,3 +17,14 @@ export async function claim<T>(model: mongoose.Model<T>, document: Partial<T>): 
     throw error;
   }
 }
+
+/**
+ * Deletes the claim `_id` if `owns` finds it is still the caller's. It is read, then deleted by `_id`
+ * alone, the only filter FerretDB v1 answers from an index (it would read, then delete, an
+ * `{_id, owner}` filter just the same); what is checked in between stays true, since no one else
+ * deletes a claim its owner holds.
+ */
+export async function releaseClaim<T>(model: mongoose.Model<T>, _id: string, owns: (held: T) => boolean): Promise<void> {
+  const held = await model.findById(_id).lean<T>();
+  if (held && owns(held)) await model.deleteOne({ _id } as mongoose.QueryFilter<T>);
+}

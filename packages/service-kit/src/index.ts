@@ -9,4 +9,4 @@ export { authPlugin } from './plugins/auth.js';
 export { subscriptionsPlugin, on, type Subscription } from './plugins/subscriptions.js';
 export { serviceAuthPlugin } from './plugins/service-auth.js';
 export { replicaViewPlugin, type ReplicaViewPluginOptions } from './plugins/replica-view.js';
-export { claim, isDuplicateKey } from './claims.js';
+export { claim, isDuplicateKey, releaseClaim } from './claims.js';

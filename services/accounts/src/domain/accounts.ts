@@ -10,7 +10,7 @@ import { checkNewUsername, normalizeUsername } from './usernames.js';
 import { checkNewPassword, type PasswordHasher } from './passwords.js';
 import { apiTokenPattern } from './api-token-secrets.js';
 import type { ApiTokens } from './api-tokens.js';
-import { claim, isDuplicateKey, release } from './claims.js';
+import { claim, isDuplicateKey, releaseClaim } from '@tmuxme/service-kit';
 import type { Attempt, LoginThrottle } from './login-throttle.js';
 
 export interface AccountsDeps {
@@ -79,15 +79,15 @@ export class Accounts {
     const releases: (() => Promise<void>)[] = [];
     try {
       if (!await claim(usernames, { _id: username, userId: _id })) throw usernameTaken(username);
-      releases.push(() => release(usernames, username, heldBy(_id)));
+      releases.push(() => releaseClaim(usernames, username, heldBy(_id)));
       if (!await claim(emails, { _id: email, userId: _id })) throw emailTaken();
-      releases.push(() => release(emails, email, heldBy(_id)));
+      releases.push(() => releaseClaim(emails, email, heldBy(_id)));
       const user = { _id, username, email };
       const passwordHash = await this.deps.hasher.hash(input.password);
       await outbox.write([userRegistered(user, requestId)], { model: users, id: _id, inserted: true }, (eventIds) => users.create({ ...user, passwordHash, eventIds }));
     } catch (error) {
       // Best effort: a claim whose user never came is released by the start-up reconciliation too.
-      await Promise.allSettled(releases.map((releaseClaim) => releaseClaim()));
+      await Promise.allSettled(releases.map((undo) => undo()));
       // The claims were free, yet a user document has the name (see model/user.ts). MongoDB names the index
       // that refused and FerretDB does not; its usual holder, a deleted account's tombstone, has the username too.
       if (isDuplicateKey(error)) throw 'email' in ((error as { keyPattern?: object }).keyPattern ?? {}) ? emailTaken() : usernameTaken(username);
@@ -213,12 +213,12 @@ export class Accounts {
       }
     } catch (error) {
       // Best effort, as in signup: the start-up reconciliation releases what this misses.
-      if (set.email) await release(emails, set.email, heldBy(user._id)).catch(() => {});
+      if (set.email) await releaseClaim(emails, set.email, heldBy(user._id)).catch(() => {});
       // A user document without a claim has the address (see model/user.ts).
       if (isDuplicateKey(error)) throw emailInUse();
       throw error;
     }
-    if (set.email) await release(emails, user.email, heldBy(user._id));
+    if (set.email) await releaseClaim(emails, user.email, heldBy(user._id));
     return { username: user.username, email: set.email ?? user.email, createdAt: user.createdAt };
   }
 
@@ -238,8 +238,8 @@ export class Accounts {
       { $set: { deletedAt: new Date() }, $push: { eventIds: { $each: eventIds } } },
     ));
     await Promise.all([
-      release(usernames, user.username, heldBy(user._id)),
-      release(emails, user.email, heldBy(user._id)),
+      releaseClaim(usernames, user.username, heldBy(user._id)),
+      releaseClaim(emails, user.email, heldBy(user._id)),
       this.deps.apiTokens.revokeAll(user._id.toString()),
     ]);
   }

@@ -1,11 +1,10 @@
 import { randomInt } from 'node:crypto';
 import mongoose from 'mongoose';
-import { badRequest, HttpError } from '@tmuxme/service-kit';
+import { badRequest, claim, HttpError } from '@tmuxme/service-kit';
 import type { ApiTokenDocument } from '../model/api-token.js';
 import type { ApiTokenHashDocument } from '../model/api-token-hash.js';
 import type { ApiTokenSlotDocument } from '../model/api-token-slot.js';
 import { generateApiToken, hashApiToken, tokenHint } from './api-token-secrets.js';
-import { claim } from './claims.js';
 
 export const maxApiTokensPerUser = 50;
 

@@ -6,7 +6,7 @@ import type { ApiTokenDocument } from '../model/api-token.js';
 import type { ApiTokenHashDocument } from '../model/api-token-hash.js';
 import type { ApiTokenSlotDocument } from '../model/api-token-slot.js';
 import { maxApiTokensPerUser, slotId } from './api-tokens.js';
-import { isDuplicateKey } from './claims.js';
+import { isDuplicateKey } from '@tmuxme/service-kit';
 
 export interface LookupModels {
   users: mongoose.Model<UserDocument>;

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type mongoose from 'mongoose';
-import { claim } from '@tmuxme/service-kit';
+import { claim, releaseClaim } from '@tmuxme/service-kit';
 import type { KeyDocument } from '../model/key.js';
 import type { FingerprintClaimDocument, KeySlotDocument } from '../model/key-claims.js';
 
@@ -85,9 +85,7 @@ export class KeyClaims {
   }
 
   async releaseFingerprint(fingerprint: string, keyId: string): Promise<void> {
-    const { fingerprints } = this.deps;
-    const holder = await fingerprints.findById(fingerprint, { keyId: 1 }).lean();
-    if (holder?.keyId === keyId) await fingerprints.deleteOne({ _id: fingerprint });
+    await releaseClaim(this.deps.fingerprints, fingerprint, (holder) => holder.keyId === keyId);
   }
 
   /**

@@ -2,11 +2,10 @@ import { randomInt } from 'node:crypto';
 import mongoose from 'mongoose';
 import type { Principal } from '@tmuxme/auth';
 import type { Outbox } from '@tmuxme/bus';
-import { forbidden, HttpError, notFound } from '@tmuxme/service-kit';
+import { claim, forbidden, HttpError, notFound, releaseClaim } from '@tmuxme/service-kit';
 import type { LeaseDocument } from '../model/lease.js';
 import type { ClaimDocument } from '../model/claim.js';
 import { portLeased, portReleased, type LeaseRef } from '../events/session-events.js';
-import { claim } from '@tmuxme/service-kit';
 import { leaseEnding, type Endings } from './endings.js';
 import { randomPort, retryAfterSeconds, type TunnelBox, type TunnelBoxes } from './tunnel-boxes.js';
 import type { Users } from './users.js';
@@ -179,17 +178,13 @@ export class Leases {
     this.deps.outbox.markedGone(this.deps.leases, leaseId);
   }
 
-  /**
-   * Only this lease's claims. Read, then deleted by `_id` alone, the only filter FerretDB v1 answers from
-   * an index (docs/architecture.md §8); it would read-then-delete a `{_id, leaseId}` filter just the same.
-   */
+  /** Only this lease's claims. */
   private async dropClaims(leaseId: string, held: Held) {
-    const drop = async (claims: mongoose.Model<ClaimDocument>, id: string | undefined) => {
-      if (id === undefined) return;
-      const found = await claims.findById(id, { leaseId: 1 }).lean();
-      if (found?.leaseId === leaseId) await claims.deleteOne({ _id: id });
-    };
-    await Promise.all([drop(this.deps.portClaims, held.port), drop(this.deps.slots, held.slot)]);
+    const ours = (claim: ClaimDocument) => claim.leaseId === leaseId;
+    await Promise.all([
+      held.port && releaseClaim(this.deps.portClaims, held.port, ours),
+      held.slot && releaseClaim(this.deps.slots, held.slot, ours),
+    ]);
   }
 
   byId(leaseId: string) {
