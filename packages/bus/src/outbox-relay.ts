@@ -49,8 +49,12 @@ export class StagedEventRelay {
   private readonly published = new Map<string, Set<unknown>>();
   /** Events published as their inserts finish, one insert's after another's, in the order written. */
   private lane: Promise<void> = Promise.resolve();
-  /** Staged events this relay is publishing right now, by id, so that it publishes each once. */
+  /**
+   * Staged events this relay is publishing right now or published lately, by id, so that it publishes
+   * each once: a pass may read an event before or while the insert's own publish handles it.
+   */
   private readonly publishing = new Set<string>();
+  private readonly publishedLately = new Set<string>();
 
   constructor(private readonly options: StagedEventRelayOptions) {}
 
@@ -86,7 +90,7 @@ export class StagedEventRelay {
    * and what another replica staged.
    */
   relayInserted(staged: StagedEvent[]): void {
-    const mine = staged.filter((event) => !this.publishing.has(event._id));
+    const mine = staged.filter((event) => !this.handled(event._id));
     if (this.stopped || mine.length === 0) return;
     for (const event of mine) this.publishing.add(event._id);
     this.lane = this.lane.then(async () => {
@@ -100,8 +104,15 @@ export class StagedEventRelay {
     });
   }
 
+  private handled(eventId: string): boolean {
+    return this.publishing.has(eventId) || this.publishedLately.has(eventId);
+  }
+
   private async publish({ _id, envelope, aggregate }: StagedEvent, { purge = true } = {}): Promise<void> {
     await this.options.bus.publish(envelope);
+    this.publishedLately.add(_id);
+    // A Set iterates in insertion order: the oldest id goes first.
+    if (this.publishedLately.size > publishedLatelyKept) this.publishedLately.delete(this.publishedLately.values().next().value!);
     await this.options.staging.deleteOne({ _id });
     if (purge) this.toPurge(aggregate.collection, aggregate.id);
   }
@@ -155,6 +166,11 @@ export class StagedEventRelay {
     for (const staged of batch) {
       if (this.stopped) return false;
       if (this.publishing.has(staged._id)) continue;
+      if (this.publishedLately.has(staged._id)) {
+        // Published already; only its staged copy was left (its delete failed, or is under way).
+        await staging.deleteOne({ _id: staged._id });
+        continue;
+      }
       const { envelope, aggregate } = staged;
       if (await this.committed(staged)) {
         this.publishing.add(staged._id);
@@ -206,6 +222,9 @@ export class StagedEventRelay {
     await Promise.all(ids.filter((id) => !waiting.has(String(id))).map((id) => model.collection.deleteOne({ _id: id })));
   }
 }
+
+/** Published event ids remembered; far more than can be staged between a pass's read and its publish. */
+const publishedLatelyKept = 10_000;
 
 /** Every this many intervals the relay looks for all tombstones, catching any a crash left behind. */
 const fullSweepEvery = 60;
