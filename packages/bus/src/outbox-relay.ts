@@ -173,6 +173,8 @@ export class StagedEventRelay {
       }
       const { envelope, aggregate } = staged;
       if (await this.committed(staged)) {
+        // The insert's own publish may have taken it while this read the aggregate.
+        if (this.handled(staged._id)) continue;
         this.publishing.add(staged._id);
         await this.publish(staged).finally(() => this.publishing.delete(staged._id));
         moved = true;
