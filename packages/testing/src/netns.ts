@@ -26,6 +26,7 @@ export class NetworkNamespace {
     const id = randomBytes(3).toString('hex');
     const ns = new NetworkNamespace(`tmx-${id}`, `10.213.${subnet}.1`, `10.213.${subnet}.2`, `tmx-${id}-o`);
     const inner = `tmx-${id}-i`;
+    await NetworkNamespace.removeLeftoversOn(subnet);
     try {
       await ip('netns', 'add', ns.name);
       await ip('link', 'add', ns.outerLink, 'type', 'veth', 'peer', 'name', inner);
@@ -81,6 +82,23 @@ export class NetworkNamespace {
     await run('ip', ['link', 'del', this.outerLink]).catch(() => {});
     await run('ip', ['netns', 'del', this.name]).catch(() => {});
     await rm(`/etc/netns/${this.name}`, { recursive: true, force: true });
+  }
+
+  /**
+   * A test run killed before its teardown leaves its namespaces behind, their links still holding their
+   * subnets. A new link on the same subnet would then share its route with the stale one, and this
+   * machine's replies could leave by the dead link: connections from the new namespace would hang. Two
+   * live namespaces on one subnet cannot work either, so whatever holds the subnet goes.
+   */
+  private static async removeLeftoversOn(subnet: number): Promise<void> {
+    const { stdout } = await run('ip', ['-o', '-4', 'addr', 'show']).catch(() => ({ stdout: '' }));
+    for (const line of stdout.split('\n')) {
+      const [, link, address] = /^\d+:\s+(\S+)\s+inet\s+(\S+)/.exec(line) ?? [];
+      const id = /^tmx-([0-9a-f]{6})-o(?:@\S+)?$/.exec(link ?? '')?.[1];
+      if (id && address?.startsWith(`10.213.${subnet}.`)) {
+        await new NetworkNamespace(`tmx-${id}`, '', '', `tmx-${id}-o`).destroy();
+      }
+    }
   }
 
   private ip(...args: string[]) {
