@@ -46,7 +46,8 @@ export class StagedEventRelay {
   private failing = false;
   /** Full tombstone sweeps are a scan on FerretDB; most passes only look at what they were told of or just published. */
   private lastFullSweep = 0;
-  private readonly published = new Map<string, Set<unknown>>();
+  /** Documents to look at in the next pass's purge, by collection name. */
+  private toLookAt = new Map<string, Set<unknown>>();
   /** Events published as their inserts finish, one insert's after another's, in the order written. */
   private lane: Promise<void> = Promise.resolve();
   /**
@@ -136,15 +137,18 @@ export class StagedEventRelay {
       failure = error;
     }
     // Still purges while the broker is down: tombstones whose events went out before need not wait.
+    // Taken before the first await: a document marked gone while this purge runs waits for the next.
+    const due = this.toLookAt;
+    this.toLookAt = new Map();
     try {
       const sweep = Date.now() - this.lastFullSweep >= fullSweepEvery * this.options.intervalMs;
       if (sweep) this.lastFullSweep = Date.now();
       for (const [name, model] of this.options.models) {
-        const ids = sweep ? undefined : [...(this.published.get(name) ?? [])];
+        const ids = sweep ? undefined : [...(due.get(name) ?? [])];
         if (sweep || ids!.length > 0) await this.purgeTombstones(name, model, ids);
       }
-      this.published.clear();
     } catch (error) {
+      for (const [name, ids] of due) for (const id of ids) this.toPurge(name, id);
       failure ??= error;
     }
     if (failure === undefined && this.failing) {
@@ -192,8 +196,8 @@ export class StagedEventRelay {
 
   /** Looks at this document in the next pass's purge, by `_id`: it was just published, or just marked gone. */
   toPurge(collection: string, id: unknown): void {
-    const ids = this.published.get(collection) ?? new Set();
-    this.published.set(collection, ids.add(id));
+    const ids = this.toLookAt.get(collection) ?? new Set();
+    this.toLookAt.set(collection, ids.add(id));
   }
 
   private async committed({ _id, aggregate }: StagedEvent): Promise<boolean> {
@@ -220,6 +224,8 @@ export class StagedEventRelay {
     if (tombstones.length === 0) return;
     const ids = tombstones.map((tombstone) => tombstone!._id);
     const waiting = new Set((await staging.distinct('aggregate.id', { 'aggregate.collection': name, 'aggregate.id': { $in: ids } })).map(String));
+    // Its events still staged (say, the insert's own, when it ended at once), a tombstone waits for the next pass.
+    for (const id of ids) if (waiting.has(String(id))) this.toPurge(name, id);
     // A tombstone is final, so deleting it by `_id` alone cannot take a document that came back to life.
     await Promise.all(ids.filter((id) => !waiting.has(String(id))).map((id) => model.collection.deleteOne({ _id: id })));
   }
