@@ -49,9 +49,9 @@ func main() {
 			log.Fatalf("data folder %q: %v", dir, err)
 		}
 		// FerretDB wants a file: URL that ends in a slash and names an existing folder. Its pool opens
-		// many connections to one file, and SQLite lets one write at a time: a transaction that begins
-		// as a reader and then writes must wait in SQLite's busy handler, which sleeps up to 100 ms a
-		// try. Taking the write lock at BEGIN (_txlock=immediate) queues writers instead; in WAL mode,
+		// many connections to one file, and SQLite lets one write at a time. The build makes writers
+		// take turns on a mutex (serialize-writes.patch); a write transaction still takes the lock at
+		// BEGIN (_txlock=immediate), so it never has to upgrade from reader. In WAL mode,
 		// synchronous=NORMAL syncs at checkpoints rather than at every commit (a power cut may lose the
 		// last commits, never the database).
 		cfg.SQLiteURL = "file:" + strings.TrimSuffix(dir, "/") + "/?_txlock=immediate&_pragma=synchronous(normal)"
