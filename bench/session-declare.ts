@@ -1,7 +1,7 @@
 /**
  * Measures declaring pairing sessions through the gateway, as hosts' CLIs do it: HOSTS hosts each lease
- * SESSIONS_PER_HOST ports, then every lease gets a session (POST /api/v1/pairing/sessions) naming GUESTS
- * of the other hosts and a host key, CONNECTIONS declarations at a time. Each declaration checks the
+ * SESSIONS_PER_HOST ports, then every lease gets a session (POST /api/v1/pairing/sessions) naming its lease,
+ * GUESTS of the other hosts and a host key, CONNECTIONS declarations at a time. Each declaration checks the
  * host, its guests and its lease, and writes the session with its SessionDeclared through the outbox.
  * The first CONNECTIONS declarations warm up and are not counted.
  *
@@ -34,12 +34,12 @@ try {
   await eventually(async () => (await known.countDocuments()) >= hostCount, 60_000);
   const hostKey = (await generateSshKey('ed25519')).publicKey;
 
-  const ports = new Array<number>(leaseCount);
+  const leases = new Array<{ port: number; leaseId: string }>(leaseCount);
   const hostOf = (lease: number) => lease % hostCount;
   const leasing = await timedConcurrently(leaseCount, connections, async (lease) => {
     const leased = await hosts[hostOf(lease)]!.api.request('GET', '/api/v1/pairing/port');
     if (leased.status !== 200) throw new Error(`lease ${lease}: ${leased.status} ${leased.text}`);
-    ports[lease] = leased.json.port as number;
+    leases[lease] = { port: leased.json.port as number, leaseId: leased.json.leaseId as string };
   });
   console.log(`${leaseCount} ports leased in ${leasing.seconds.toFixed(1)} s`);
 
@@ -49,8 +49,8 @@ try {
       const username = hosts[(host + 1 + g) % hostCount]!.username;
       return g % 2 === 0 ? username : { username, access: 'ro' };
     });
-    const declared = await hosts[host]!.api.request('POST', '/api/v1/pairing/sessions', { port: ports[lease], guests, hostKey });
-    if (declared.status !== 201) throw new Error(`declaring on port ${ports[lease]}: ${declared.status} ${declared.text}`);
+    const declared = await hosts[host]!.api.request('POST', '/api/v1/pairing/sessions', { ...leases[lease], guests, hostKey });
+    if (declared.status !== 201) throw new Error(`declaring on port ${leases[lease]!.port}: ${declared.status} ${declared.text}`);
   };
   await timedConcurrently(connections, connections, declare);
   const measured = leaseCount - connections;
