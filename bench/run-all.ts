@@ -26,6 +26,7 @@ interface Bench {
 // Cheapest first, so a quick run shows a broken stack before the long benches start.
 const benches: Bench[] = [
   { name: 'keys-api' },
+  { name: 'store-ceiling' },
   { name: 'lease' },
   { name: 'session-declare' },
   { name: 'notifier' },
