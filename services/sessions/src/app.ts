@@ -12,6 +12,7 @@ import { usernameModel, userModel } from './model/user.js';
 import { boxModel } from './model/box.js';
 import { TunnelBoxes, type Heartbeat } from './domain/tunnel-boxes.js';
 import { Users } from './domain/users.js';
+import { KnownUsers, knownUserEvents } from './domain/known-users.js';
 import { Endings } from './domain/endings.js';
 import { Leases } from './domain/leases.js';
 import { Sessions } from './domain/sessions.js';
@@ -66,7 +67,8 @@ const sessionsApp: FastifyPluginAsync<SessionsOptions> = async (app, options) =>
     users: userModel(app.db), usernames: usernameModel(app.db), boxes: boxModel(app.db),
   };
   await Promise.all(Object.values(models).map((model) => model.init()));
-  const users = new Users(models.users, models.usernames);
+  const knownUsers = new KnownUsers();
+  const users = new Users(models.users, models.usernames, knownUsers);
   const added = await users.backfillUsernames();
   if (added > 0) app.log.info({ added }, 'recorded the usernames of accounts known from before');
   const view = new LiveView();
@@ -81,12 +83,13 @@ const sessionsApp: FastifyPluginAsync<SessionsOptions> = async (app, options) =>
   });
   await app.register(replicaViewPlugin, {
     queue: options.queue ?? 'sessions',
-    events: [...liveViewEvents, TunnelBoxHeartbeat],
+    events: [...liveViewEvents, TunnelBoxHeartbeat, ...knownUserEvents],
     load: async () => {
       await Promise.all([loadLiveView(view, models), boxes.load()]);
     },
     apply: (envelope) => {
-      if (envelope.type === 'TunnelBoxHeartbeat') boxes.remember(envelope.data as Heartbeat);
+      if (envelope.type === TunnelBoxHeartbeat.type) boxes.remember(envelope.data as Heartbeat);
+      else if (knownUserEvents.some((event) => event.type === envelope.type)) knownUsers.apply(envelope);
       else view.apply(envelope);
     },
   });
