@@ -6,8 +6,8 @@ import mongoose from 'mongoose';
  */
 const claimSchema = new mongoose.Schema({
   _id: { type: String, required: true },
-  /** The box (port claims) or the user (slot claims); a nearly full box lists its taken ports by it. */
-  scope: { type: String, required: true, index: true },
+  /** The box (port claims) or the user (slot claims). Not indexed: nothing looks claims up by it. */
+  scope: { type: String, required: true },
   /** Checked on release, so a late cleanup never frees a claim another lease holds by now. */
   leaseId: { type: String, required: true },
   createdAt: { type: Date, required: true, default: () => new Date() },

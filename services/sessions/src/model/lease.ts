@@ -6,7 +6,7 @@ import { outboxFields, type OutboxFields } from '@tmuxme/bus';
  * mark it gone: its end is a separate insert (see ending.ts), so no two writers ever share this document.
  */
 const leaseSchema = new mongoose.Schema({
-  userId: { type: String, required: true, index: true },
+  userId: { type: String, required: true },
   username: { type: String, required: true },
   /** The `_id` of the lease's slot claim, to free it again. */
   slot: { type: String, required: true },

@@ -37,7 +37,7 @@ const sessionSchema = new mongoose.Schema<SessionDocument>({
   /** One session per lease: the unique index settles two declarations racing for one port. A move changes it. */
   leaseId: { type: String, required: true, unique: true },
   host: {
-    userId: { type: String, required: true, index: true },
+    userId: { type: String, required: true },
     username: { type: String, required: true },
   },
   guests: { type: [guestSchema], required: true },
@@ -57,7 +57,6 @@ const sessionSchema = new mongoose.Schema<SessionDocument>({
   expiresAt: { type: Date, required: true },
   createdAt: { type: Date, required: true, default: () => new Date() },
 });
-sessionSchema.index({ 'guests.userId': 1 });
 sessionSchema.plugin(outboxFields);
 
 /** What the database can tell of a live session; its end, a record of its own, is checked apart (Endings). */
