@@ -22,9 +22,9 @@ export class Users {
   ) {}
 
   async record(userId: string, username: string) {
-    const known = await this.users.findById(userId, { deleted: 1 }).lean();
+    const stored = await this.users.findById(userId, { deleted: 1 }).lean();
     // The account was deleted, and stays so, whatever a replayed registration says.
-    if (known?.deleted) return;
+    if (stored?.deleted) return;
     // Two upserts racing both insert on FerretDB; the one that loses finds the document the other wrote.
     await this.users.updateOne({ _id: userId }, { $set: { username }, $setOnInsert: { deleted: false } }, { upsert: true }).catch(unlessTwin);
     await this.usernames.updateOne({ _id: username }, { $set: { userId } }, { upsert: true }).catch(unlessTwin);
