@@ -95,7 +95,8 @@ export class StagedEventRelay {
     if (this.stopped || mine.length === 0) return;
     for (const event of mine) this.publishing.add(event._id);
     this.lane = this.lane.then(async () => {
-      // A document just inserted is no tombstone: nothing to purge.
+      // Not looked at for purging: a document just inserted is rarely gone already, and one that is
+      // waits in the purge's list while this publishes its events (see purgeTombstones).
       for (const event of mine) if (!this.stopped) await this.publish(event, { purge: false });
     }).catch(() => {
       // Still staged; a pass retries, and says so once if the broker is out.
